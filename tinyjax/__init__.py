@@ -1,0 +1,47 @@
+"""tinyjax: TinyTorch's Layers module as pure JAX functions.
+
+A layer is a pair of pure functions, ``init(key) -> params`` and ``apply(params, x) -> y``::
+
+    import jax, tinyjax as tj
+
+    model = tj.Sequential(tj.Linear(784, 128), tj.ReLU(), tj.Linear(128, 10))
+    params = model.init(jax.random.key(0))     # ({"weight", "bias"}, (), {"weight", "bias"})
+    logits = model.apply(params, x)            # (32, 784) -> (32, 10), one XLA program
+"""
+
+from __future__ import annotations
+
+from tinyjax import initializers, linear
+from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError, ShapeError
+from tinyjax.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinyjax.layer import Layer, Params, as_layer
+from tinyjax.linear import Linear
+from tinyjax.params import count_params, named_parameters, param_bytes, parameters
+from tinyjax.sequential import Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GELU",
+    "ConfigError",
+    "DTypeError",
+    "KeyArgumentError",
+    "Layer",
+    "Linear",
+    "Params",
+    "ParamsError",
+    "ReLU",
+    "Sequential",
+    "ShapeError",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "__version__",
+    "as_layer",
+    "count_params",
+    "initializers",
+    "linear",
+    "named_parameters",
+    "param_bytes",
+    "parameters",
+]

@@ -1,0 +1,88 @@
+"""Validation helpers. They run in Python at init or at trace time, never inside XLA."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError, ShapeError
+
+
+def check_features(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is a positive integer, else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})")
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def check_key(key: Any, layer: str, where: str = "init") -> None:
+    """Raise KeyArgumentError unless ``key`` is one PRNG key (new-style typed or legacy uint32[2])."""
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if shape == ():
+            return
+        raise KeyArgumentError(
+            f"{layer}.{where} expects one key, got a batch of keys of shape {shape}; "
+            "to use a batch of keys, jax.vmap over them"
+        )
+    if dtype == jnp.uint32 and shape == (2,):
+        return
+    if dtype == jnp.uint32 and shape is not None and len(shape) == 2 and shape[-1] == 2:
+        raise KeyArgumentError(
+            f"{layer}.{where} expects one key, got a batch of keys of shape {shape}; "
+            "to use a batch of keys, jax.vmap over them"
+        )
+    described = f"{type(key).__name__} {key!r}" if dtype is None else f"array of {dtype}{list(shape or ())}"
+    raise KeyArgumentError(f"{layer}.{where} expects a PRNG key such as jax.random.key(0), got {described}")
+
+
+def check_float_input(x: Any, layer: str) -> None:
+    """Raise DTypeError unless ``x`` holds real floating-point numbers."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(x).dtype
+    if not jnp.issubdtype(dtype, jnp.floating):
+        kind = "complex" if jnp.issubdtype(dtype, jnp.complexfloating) else str(dtype)
+        raise DTypeError(
+            layer, f"expected floating-point input, got {kind} ({dtype}); convert it with x.astype(jnp.float32)"
+        )
+
+
+def check_features_axis(x: Any, features: int, layer: str) -> None:
+    """Raise ShapeError unless ``x`` has shape ``(..., features)`` with at least one dimension."""
+    shape = tuple(np.shape(x))
+    if not shape:
+        raise ShapeError(layer, (..., features), shape, hint="A scalar has no feature axis; use x.reshape(1)")
+    try:
+        chex.assert_shape(x, (..., features))
+    except AssertionError:
+        raise ShapeError(layer, (..., features), shape) from None
+
+
+def check_array_shape(value: Any, expected: tuple[Any, ...], layer: str, what: str) -> None:
+    """Raise ParamsError unless ``value`` is an array of shape ``expected``."""
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        raise ParamsError(layer, expected, type(value).__name__, what=what)
+    try:
+        chex.assert_shape(value, expected)
+    except AssertionError:
+        raise ParamsError(layer, expected, tuple(shape), what=what) from None
+
+
+def check_no_params(params: Any, layer: str) -> None:
+    """Raise ParamsError unless ``params`` is empty (as every activation's is)."""
+    if jax.tree_util.tree_leaves(params):
+        raise ParamsError(layer, "empty, ()", _structure(params), what="params", hint="This layer has no parameters")
+
+
+def _structure(params: Any) -> str:
+    return str(jax.tree_util.tree_map(lambda a: tuple(getattr(a, "shape", ())), params))

@@ -1,0 +1,65 @@
+"""The exceptions tinyjax raises. Each names the layer and says what to change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ShapeError(ValueError):
+    """An array's shape does not fit the layer it was given to.
+
+    Attributes:
+      layer: where the mismatch happened, for example ``Sequential[2] Linear(64 -> 10)``.
+      expected: the shape the layer wanted (``...`` stands for any leading dimensions).
+      got: the shape it was given.
+      what: what the array was (``"input"``, ``"params['weight']"``, ...).
+    """
+
+    def __init__(self, layer: str, expected: Any, got: Any, what: str = "input", hint: str = ""):
+        self.layer, self.expected, self.got, self.what, self.hint = layer, expected, got, what, hint
+        if isinstance(expected, tuple):
+            message = f"{layer}: expected {what} of shape {_fmt(expected)}, got {_fmt(got)}"
+        else:
+            message = f"{layer}: expected {what} to be {expected}, got {_fmt(got)}"
+        super().__init__(message + (f". {hint}" if hint else ""))
+
+    def within(self, prefix: str) -> ShapeError:
+        """The same error, seen from an enclosing layer (``prefix`` like ``Sequential[1]``)."""
+        return type(self)(_join(prefix, self.layer), self.expected, self.got, self.what, self.hint)
+
+
+class ParamsError(ShapeError):
+    """Params whose structure or shapes do not belong to the layer (another model's, say)."""
+
+
+class DTypeError(TypeError):
+    """An array of the wrong dtype: integer or complex input where floats are needed."""
+
+    def __init__(self, layer: str, message: str):
+        self.layer = layer
+        super().__init__(f"{layer}: {message}")
+
+    def within(self, prefix: str) -> DTypeError:
+        return DTypeError(_join(prefix, self.layer), str(self).split(": ", 1)[1])
+
+
+class KeyArgumentError(TypeError):
+    """Something that is not a ``jax.random`` key was given where a key is expected."""
+
+
+class ConfigError(ValueError):
+    """A layer was configured with values it cannot use (``Linear(0, 3)``, ``Linear(2.5, 3)``)."""
+
+
+def _join(prefix: str, layer: str) -> str:
+    # "Sequential[1]" + "Sequential[2] Linear(64 -> 10)" -> "Sequential[1][2] Linear(64 -> 10)"
+    if layer.startswith("Sequential["):
+        return prefix + layer[len("Sequential") :]
+    return f"{prefix} {layer}"
+
+
+def _fmt(shape: Any) -> str:
+    if isinstance(shape, tuple):
+        inner = ", ".join("..." if d is Ellipsis else str(d) for d in shape)
+        return f"({inner},)" if len(shape) == 1 else f"({inner})"
+    return str(shape)

@@ -1,0 +1,71 @@
+"""Parameter management over any params pytree: list, name, count, measure."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+
+from tinyjax.layer import Params
+
+__all__ = ["count_params", "named_parameters", "param_bytes", "parameters"]
+
+# Within one layer's dict, the weight comes before the bias (the seed's [W1, b1, W2, b2]),
+# whatever order a JAX transformation rebuilt the dict in; other names follow, sorted.
+_FIRST = {"weight": 0, "bias": 1}
+
+
+def _sort_key(path: tuple[Any, ...]) -> tuple[tuple[int, int, str], ...]:
+    parts = []
+    for entry in path:
+        if isinstance(entry, jax.tree_util.SequenceKey):
+            parts.append((0, entry.idx, ""))
+        elif isinstance(entry, jax.tree_util.DictKey):
+            parts.append((1, _FIRST.get(str(entry.key), 2), str(entry.key)))
+        else:
+            parts.append((2, 0, str(entry)))
+    return tuple(parts)
+
+
+def _name(path: tuple[Any, ...]) -> str:
+    parts = []
+    for entry in path:
+        if isinstance(entry, jax.tree_util.SequenceKey):
+            parts.append(str(entry.idx))
+        elif isinstance(entry, jax.tree_util.DictKey):
+            parts.append(str(entry.key))
+        elif isinstance(entry, jax.tree_util.GetAttrKey):
+            parts.append(entry.name)
+        else:
+            parts.append(str(entry).strip(".[]'\""))
+    return ".".join(parts)
+
+
+def _ordered(params: Params) -> list[tuple[tuple[Any, ...], Any]]:
+    leaves, _ = jax.tree_util.tree_flatten_with_path(params)
+    return sorted(leaves, key=lambda item: _sort_key(item[0]))
+
+
+def parameters(params: Params) -> list[jax.Array]:
+    """Every array in ``params``, in layer order, weight before bias: ``[W1, b1, W2, b2, ...]``."""
+    return [leaf for _, leaf in _ordered(params)]
+
+
+def named_parameters(params: Params) -> dict[str, jax.Array]:
+    """``{name: array}`` with PyTorch ``state_dict`` names: ``"0.weight"``, ``"0.bias"``, ``"2.weight"``...
+
+    A Sequential's entries are named by position, nested ones by their path (``"1.0.weight"``);
+    a lone Linear's params are ``"weight"`` and ``"bias"``. Layers without params add nothing.
+    """
+    return {_name(path): leaf for path, leaf in _ordered(params)}
+
+
+def count_params(params: Params) -> int:
+    """Total number of scalars in ``params`` (arrays or ``jax.ShapeDtypeStruct`` leaves)."""
+    return sum(math.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(params))
+
+
+def param_bytes(params: Params) -> int:
+    """Total bytes of ``params`` (works on ``jax.ShapeDtypeStruct`` leaves too, with no allocation)."""
+    return sum(math.prod(leaf.shape) * leaf.dtype.itemsize for leaf in jax.tree_util.tree_leaves(params))

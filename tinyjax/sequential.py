@@ -1,0 +1,109 @@
+"""Sequential: a Layer that folds its layers' applies over a tuple of their params."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._checks import check_key
+from tinyjax._errors import DTypeError, ParamsError, ShapeError
+from tinyjax.layer import Layer, Params, as_layer, define
+
+__all__ = ["Sequential"]
+
+
+def Sequential(*layers: Any) -> Layer:
+    """Chain layers: ``Sequential([l1, l2, l3])`` or ``Sequential(l1, l2, l3)``.
+
+    Each item is a :class:`~tinyjax.Layer` (a nested Sequential included) or a user's
+    ``(init, apply)`` pair of pure functions.
+
+    * ``init(key) -> (params_0, params_1, ...)``: the key is split, one subkey per layer.
+    * ``apply(params, x, *, key=None) -> y``: ``x`` goes through each layer in turn. ``key`` is
+      split among the layers that take one (Dropout); no key means inference.
+
+    Adjacent sizes are checked when the Sequential is built (``jax.eval_shape``: no FLOPs):
+    ``Sequential(Linear(784, 128), Linear(64, 10))`` raises :class:`~tinyjax.ShapeError`
+    naming ``Sequential[1] Linear(64 -> 10)``, the shape it expected and the one it got.
+    """
+    if len(layers) == 1 and isinstance(layers[0], (list, tuple)) and not _is_user_pair(layers[0]):
+        layers = tuple(layers[0])
+    children = tuple(as_layer(layer) for layer in layers)
+    name = f"Sequential({', '.join(child.name for child in children)})"
+    keyed = tuple(i for i, child in enumerate(children) if child.takes_key)
+
+    def init(key: jax.Array) -> Params:
+        keys = jax.random.split(key, len(children))
+        return tuple(child.init(keys[i]) for i, child in enumerate(children))
+
+    def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+        if not isinstance(params, (tuple, list)) or len(params) != len(children):
+            got = f"{len(params)} entries" if isinstance(params, (tuple, list)) else type(params).__name__
+            raise ParamsError(
+                "Sequential",
+                f"a tuple of {len(children)} params, one per layer",
+                got,
+                what="params",
+                hint="These params belong to another model",
+            )
+        layer_keys: dict[int, jax.Array] = {}
+        if key is not None and keyed:
+            check_key(key, "Sequential", where="apply")
+            layer_keys = dict(zip(keyed, jax.random.split(key, len(keyed)), strict=True))
+        return _fold(children, params, x, layer_keys)
+
+    sequential = define(
+        "Sequential",
+        name,
+        init,
+        apply,
+        label="Sequential",
+        children=children,
+        takes_key=bool(keyed),
+        in_features=next((c.in_features for c in children[:1] if c.in_features is not None), None),
+        out_features=next((c.out_features for c in reversed(children) if c.out_features is not None), None),
+    )
+    _check_fit(children)
+    return sequential
+
+
+def _fold(
+    children: Sequence[Layer], params: Sequence[Params], x: jax.Array, keys: dict[int, jax.Array], offset: int = 0
+) -> jax.Array:
+    for i, (child, child_params) in enumerate(zip(children, params, strict=True)):
+        try:
+            if i + offset in keys:
+                x = child.raw_apply(child_params, x, key=keys[i + offset])
+            else:
+                x = child.raw_apply(child_params, x)
+        except (ShapeError, DTypeError) as error:
+            raise error.within(f"Sequential[{i + offset}]") from None
+    return x
+
+
+def _check_fit(children: tuple[Layer, ...]) -> None:
+    """Trace the layers from the first one with a known input size, to catch sizes that cannot fit."""
+    first = next((i for i, child in enumerate(children) if child.in_features is not None), None)
+    if first is None:
+        return
+    rest = children[first:]
+    # One sample (in,): a mismatch then reads "expected (..., 64), got (128,)".
+    example = jax.ShapeDtypeStruct((rest[0].in_features,), jnp.float32)
+
+    def probe(key: jax.Array, x: jax.Array) -> jax.Array:
+        keys = jax.random.split(key, len(rest))
+        return _fold(rest, [child.init(keys[i]) for i, child in enumerate(rest)], x, {}, offset=first)
+
+    try:
+        jax.eval_shape(probe, jax.random.key(0), example)
+    except (ShapeError, DTypeError):
+        raise
+    except Exception:
+        return
+
+
+def _is_user_pair(item: Any) -> bool:
+    return len(item) == 2 and all(callable(f) and not isinstance(f, Layer) for f in item)
