@@ -1,0 +1,50 @@
+"""``python -m tinyjax``: build the seed MLP, show its layers, time jit-compiled inference."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+
+import tinyjax as tj
+
+
+def seed_mlp() -> tj.Layer:
+    """The seed module's MLP: 784 -> 128 -> 64 -> 10 with ReLUs."""
+    return tj.Sequential(tj.Linear(784, 128), tj.ReLU(), tj.Linear(128, 64), tj.ReLU(), tj.Linear(64, 10))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tinyjax", description=__doc__)
+    parser.add_argument("--batch", type=int, default=32, help="inference batch size (default 32)")
+    parser.add_argument("--repeats", type=int, default=200, help="timed calls for the median (default 200)")
+    args = parser.parse_args(argv)
+
+    model = seed_mlp()
+    params = model.init(jax.random.key(0))
+    print(f"tinyjax {tj.__version__} on jax {jax.__version__}, {jax.devices()[0].platform}\n")
+    print(f"{'layer':<28}{'output shape':>16}{'params':>10}")
+    shape: tuple[int, ...] = (args.batch, 784)
+    for i, (layer, layer_params) in enumerate(zip(model.children, params, strict=True)):
+        shape = layer.output_shape(shape)
+        print(f"{f'{i}  {layer.name}':<28}{shape!s:>16}{tj.count_params(layer_params):>10,}")
+    print(f"{'total':<28}{'':>16}{tj.count_params(params):>10,}  ({tj.param_bytes(params) / 1024:.1f} KiB)\n")
+
+    x = jax.random.normal(jax.random.key(1), (args.batch, 784), jnp.float32)
+    start = time.perf_counter()
+    model.apply(params, x).block_until_ready()
+    compile_s = time.perf_counter() - start
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        model.apply(params, x).block_until_ready()
+        times.append(time.perf_counter() - start)
+    print(f"first call (trace + compile + run): {compile_s * 1e3:.1f} ms")
+    print(f"per call, median of {args.repeats}:  {statistics.median(times) * 1e6:.1f} us (batch {args.batch})")
+
+
+if __name__ == "__main__":
+    main()
