@@ -35,12 +35,13 @@ class ParamsError(ShapeError):
 class DTypeError(TypeError):
     """An array of the wrong dtype: integer or complex input where floats are needed."""
 
-    def __init__(self, layer: str, message: str):
-        self.layer = layer
-        super().__init__(f"{layer}: {message}")
+    def __init__(self, layer: str, detail: str):
+        self.layer, self.detail = layer, detail
+        super().__init__(f"{layer}: {detail}")
 
     def within(self, prefix: str) -> DTypeError:
-        return DTypeError(_join(prefix, self.layer), str(self).split(": ", 1)[1])
+        """The same error, seen from an enclosing layer (``prefix`` like ``Sequential[1]``)."""
+        return DTypeError(_join(prefix, self.layer), self.detail)
 
 
 class KeyArgumentError(TypeError):
