@@ -14,6 +14,7 @@ from __future__ import annotations
 from tinyjax import initializers, linear
 from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError, ShapeError
 from tinyjax.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinyjax.dropout import Dropout
 from tinyjax.layer import Layer, Params, as_layer
 from tinyjax.linear import Linear
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
@@ -25,6 +26,7 @@ __all__ = [
     "GELU",
     "ConfigError",
     "DTypeError",
+    "Dropout",
     "KeyArgumentError",
     "Layer",
     "Linear",

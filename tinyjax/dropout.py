@@ -1,0 +1,67 @@
+"""Dropout with an explicit key: ``apply(params, x, *, key=None)``.
+
+``rate`` is the probability of dropping an entry (as in PyTorch; stax's ``Dropout`` takes the
+keep probability instead). Without a key, apply is the identity (inference). With a key, each
+entry is kept with probability ``1 - rate`` and scaled by ``1 / (1 - rate)`` (inverted dropout),
+so the expected output equals the input. ``rate = 1`` gives zeros, never NaN.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._checks import check_float_input, check_key, check_no_params
+from tinyjax._errors import ConfigError
+from tinyjax.layer import Layer, Params, define
+
+__all__ = ["Dropout", "dropout"]
+
+
+def dropout(x: jax.Array, rate: float, key: jax.Array) -> jax.Array:
+    """Inverted dropout of ``x`` (any shape, floating dtype) with drop probability ``rate``.
+
+    The mask is ``jax.random.bernoulli(key, 1 - rate, x.shape)``: the same key gives the same mask.
+    """
+    if rate == 0.0:
+        return x
+    if rate == 1.0:
+        return jnp.zeros_like(x)
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / jnp.asarray(1.0 - rate, x.dtype), jnp.zeros((), x.dtype))
+
+
+def check_rate(rate: object) -> float:
+    """Return ``rate`` as a float if it is a number in [0, 1], else raise ConfigError."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+        raise ConfigError(f"Dropout rate must be a number in [0, 1], got {rate!r}")
+    if not 0.0 <= float(rate) <= 1.0:
+        raise ConfigError(f"Dropout rate must be in [0, 1] (the probability of dropping), got {rate}")
+    return float(rate)
+
+
+def Dropout(rate: float) -> Layer:
+    """A Dropout :class:`~tinyjax.Layer`; params are ``()``; shape and dtype preserved.
+
+    ``apply(params, x, *, key=None)``: no key means inference (identity); a key means training.
+    Inside a :func:`~tinyjax.Sequential`, ``Sequential.apply(params, x, key=key)`` gives each
+    Dropout its own subkey.
+    """
+    rate = check_rate(rate)
+    name = f"Dropout(rate={rate})"
+
+    def init(key: jax.Array) -> Params:
+        del key
+        return ()
+
+    def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+        check_no_params(params, name)
+        check_float_input(x, name)
+        if key is None:
+            return x
+        check_key(key, name, where="apply")
+        return dropout(x, rate, key)
+
+    return define("Dropout", name, init, apply, config={"rate": rate}, takes_key=True)
