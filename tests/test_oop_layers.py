@@ -18,7 +18,7 @@ def test_parameters_are_the_functional_arrays():
     layer = oop.Linear(6, 3)
     assert layer.parameters()[0] is layer.weight and layer.parameters()[1] is layer.bias
     assert layer.params["weight"] is layer.weight.data and layer.params["bias"] is layer.bias.data
-    fn_layer, params = layer.to_functional()
+    _, params = layer.to_functional()
     assert params["weight"] is layer.weight.data
     no_bias = oop.Linear(6, 3, bias=False)
     assert no_bias.bias is None and no_bias.parameters() == [no_bias.weight]
@@ -88,7 +88,7 @@ def test_sequential_container_protocol():
     head = model[:2]
     assert isinstance(head, oop.Sequential) and len(head) == 2
     assert head(np.ones((1, 784))).shape == (1, 128)
-    with pytest.raises(TypeError, match="tinyjax.oop modules"):
+    with pytest.raises(TypeError, match=r"tinyjax\.oop modules"):
         oop.Sequential([oop.Linear(2, 2), "relu"])
 
 
