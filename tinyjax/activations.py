@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from tinyjax._checks import check_float_input, check_no_params
 from tinyjax._errors import ConfigError, ShapeError
-from tinyjax.layer import Layer, Params, define
+from tinyjax.layer import Layer, Params, cached, define
 
 __all__ = ["GELU", "ReLU", "Sigmoid", "Softmax", "Tanh", "gelu", "relu", "sigmoid", "softmax", "tanh"]
 
@@ -61,21 +61,25 @@ def _activation(
     return define(kind, name, init, apply, config=config if axis is None else {"axis": axis, **config})
 
 
+@cached
 def ReLU() -> Layer:
     """ReLU layer: ``max(x, 0)``; shape and dtype preserved; no params."""
     return _activation("ReLU", "ReLU()", relu)
 
 
+@cached
 def Sigmoid() -> Layer:
     """Sigmoid layer; shape and dtype preserved; no params."""
     return _activation("Sigmoid", "Sigmoid()", sigmoid)
 
 
+@cached
 def Tanh() -> Layer:
     """Tanh layer; shape and dtype preserved; no params."""
     return _activation("Tanh", "Tanh()", tanh)
 
 
+@cached
 def GELU(approximate: bool = False) -> Layer:
     """GELU layer (exact erf form unless ``approximate``); shape and dtype preserved; no params."""
     approximate = bool(approximate)
@@ -84,6 +88,7 @@ def GELU(approximate: bool = False) -> Layer:
     )
 
 
+@cached
 def Softmax(axis: int = -1) -> Layer:
     """Softmax layer along ``axis`` (numerically stable); shape and dtype preserved; no params."""
     if isinstance(axis, bool) or not isinstance(axis, int):

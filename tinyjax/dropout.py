@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from tinyjax._checks import check_float_input, check_key, check_no_params
 from tinyjax._errors import ConfigError
-from tinyjax.layer import Layer, Params, define
+from tinyjax.layer import Layer, Params, cached, define
 
 __all__ = ["Dropout", "dropout"]
 
@@ -42,6 +42,7 @@ def check_rate(rate: object) -> float:
     return float(rate)
 
 
+@cached
 def Dropout(rate: float) -> Layer:
     """A Dropout :class:`~tinyjax.Layer`; params are ``()``; shape and dtype preserved.
 

@@ -9,9 +9,12 @@ stax pair::
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
+import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -112,6 +115,41 @@ def define(
         in_features=in_features,
         out_features=out_features,
     )
+
+
+F = TypeVar("F", bound=Callable[..., Layer])
+
+
+def cached(factory: F) -> F:
+    """Memoise a layer factory: the same arguments give the very same Layer.
+
+    Layers are immutable, so sharing them is safe, and it means that ``Linear(784, 128)`` built
+    twice (in two models, or in 64 OOP objects) reuses one set of jit-compiled functions instead
+    of compiling its own. Arguments are matched after defaults are filled in and by type as well
+    as value (``2`` and ``2.0`` differ); arguments that cannot be hashed build an uncached Layer.
+    """
+    signature = inspect.signature(factory)
+    memo: collections.OrderedDict[Any, Layer] = collections.OrderedDict()
+
+    @functools.wraps(factory)
+    def build(*args: Any, **kwargs: Any) -> Layer:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = tuple((name, type(value), value) for name, value in bound.arguments.items())
+        try:
+            hash(key)
+        except TypeError:
+            return factory(*args, **kwargs)
+        if key not in memo:
+            memo[key] = factory(*args, **kwargs)
+            if len(memo) > _CACHE_SIZE:
+                memo.popitem(last=False)
+        return memo[key]
+
+    return build  # type: ignore[return-value]
+
+
+_CACHE_SIZE = 1024
 
 
 def as_layer(obj: Any) -> Layer:

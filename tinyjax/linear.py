@@ -25,7 +25,7 @@ from tinyjax._checks import (
 )
 from tinyjax._errors import ConfigError, ParamsError
 from tinyjax.initializers import Initializer
-from tinyjax.layer import Layer, Params, define
+from tinyjax.layer import Layer, Params, cached, define
 
 __all__ = ["Linear", "apply", "init"]
 
@@ -113,6 +113,7 @@ f32 products on accelerators). Raises ShapeError, ParamsError or DTypeError at t
 """
 
 
+@cached
 def Linear(
     in_features: int,
     out_features: int,

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 from tinyjax._checks import check_key
 from tinyjax._errors import DTypeError, ParamsError, ShapeError
-from tinyjax.layer import Layer, Params, as_layer, define
+from tinyjax.layer import Layer, Params, as_layer, cached, define
 
 __all__ = ["Sequential"]
 
@@ -31,7 +31,11 @@ def Sequential(*layers: Any) -> Layer:
     """
     if len(layers) == 1 and isinstance(layers[0], (list, tuple)) and not _is_user_pair(layers[0]):
         layers = tuple(layers[0])
-    children = tuple(as_layer(layer) for layer in layers)
+    return _sequential(tuple(as_layer(layer) for layer in layers))
+
+
+@cached
+def _sequential(children: tuple[Layer, ...]) -> Layer:
     name = f"Sequential({', '.join(child.name for child in children)})"
     keyed = tuple(i for i, child in enumerate(children) if child.takes_key)
 
