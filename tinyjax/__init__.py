@@ -11,7 +11,7 @@ A layer is a pair of pure functions, ``init(key) -> params`` and ``apply(params,
 
 from __future__ import annotations
 
-from tinyjax import initializers, linear
+from tinyjax import initializers, linear, sharding
 from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError, ShapeError
 from tinyjax.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinyjax.dropout import Dropout
@@ -46,4 +46,5 @@ __all__ = [
     "named_parameters",
     "param_bytes",
     "parameters",
+    "sharding",
 ]

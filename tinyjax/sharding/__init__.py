@@ -1,0 +1,47 @@
+"""Run a tinyjax model on many devices: data parallel, tensor parallel (Megatron style), or both.
+
+JAX's sharding is the engine: a device ``Mesh`` with named axes, a ``PartitionSpec`` per
+parameter, and the XLA partitioner, which splits the program and inserts the communication.
+This package only decides the specs, from the Layer's description and its params' paths::
+
+    import tinyjax as tj
+    from tinyjax import sharding
+
+    model = tj.Sequential(tj.Linear(512, 2048), tj.GELU(), tj.Linear(2048, 512))
+    mesh = sharding.make_mesh(data=2, model=4)                 # 8 devices, axes ("data", "model")
+    params = sharding.shard_params(model, model.init(key), mesh, "megatron")
+    x = sharding.shard_batch(x, mesh)                          # (B, 512), B split over "data"
+    y = sharding.sharded_apply(model, mesh, "megatron")(params, x)
+
+Strategies: ``"data"`` (params replicated), ``"column"``, ``"row"``, ``"megatron"`` (Linears
+alternate column / row); see :mod:`tinyjax.sharding.rules`. ``overrides={"2.weight": P(...)}``
+changes any parameter's spec by name.
+"""
+
+from __future__ import annotations
+
+from tinyjax.sharding.placement import (
+    batch_sharding,
+    make_mesh,
+    param_shardings,
+    shard_batch,
+    shard_params,
+    shard_shapes,
+)
+from tinyjax.sharding.rules import STRATEGIES, Strategy, param_specs
+from tinyjax.sharding.steps import sgd_step, sharded_apply, sharded_train_step
+
+__all__ = [
+    "STRATEGIES",
+    "Strategy",
+    "batch_sharding",
+    "make_mesh",
+    "param_shardings",
+    "param_specs",
+    "sgd_step",
+    "shard_batch",
+    "shard_params",
+    "shard_shapes",
+    "sharded_apply",
+    "sharded_train_step",
+]

@@ -1,0 +1,176 @@
+"""Put params and batches on a device mesh: ``NamedSharding`` pytrees, ``jax.device_put``, shard shapes.
+
+A mesh is a grid of devices with named axes, e.g. ``("data", "model")`` of shape ``(2, 4)`` on
+8 devices. A parameter's ``PartitionSpec`` (from :func:`~tinyjax.sharding.param_specs`) says
+which of its dimensions is split over which mesh axis; every axis it does not name holds a copy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+from jax.sharding import AbstractMesh, AxisType, Mesh, NamedSharding, PartitionSpec
+
+from tinyjax._errors import ConfigError
+from tinyjax.layer import Layer, Params
+from tinyjax.params import _name as param_name
+from tinyjax.sharding.rules import Strategy, param_specs
+
+__all__ = [
+    "batch_sharding",
+    "make_mesh",
+    "param_shardings",
+    "shard_batch",
+    "shard_params",
+    "shard_shapes",
+]
+
+AnyMesh = Mesh | AbstractMesh
+
+
+def make_mesh(data: int = 1, model: int = 1, *, devices: Any = None) -> Mesh:
+    """A ``(data, model)`` mesh over the first ``data * model`` devices, axes named ``"data"`` and ``"model"``.
+
+    The axes are ``AxisType.Auto``: the XLA partitioner decides where the communication goes
+    (the all-reduce of a row-parallel Linear), so the layers need no sharding code of their own.
+    ``make_mesh(model=8)`` is tensor parallel over 8 devices, ``make_mesh(data=8)`` data parallel,
+    ``make_mesh(2, 4)`` both. On a CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=8``
+    (set before JAX starts) simulates 8 devices.
+    """
+    devices = list(jax.devices() if devices is None else devices)
+    for axis, size in (("data", data), ("model", model)):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigError(f"mesh axis {axis!r} must have a positive int size, got {size!r}")
+    if data * model > len(devices):
+        raise ConfigError(
+            f"a ({data} x {model}) mesh needs {data * model} devices but JAX sees {len(devices)} "
+            f"({devices[0].platform}); on a CPU, set XLA_FLAGS=--xla_force_host_platform_device_count="
+            f"{data * model} before JAX starts"
+        )
+    return jax.make_mesh((data, model), ("data", "model"), (AxisType.Auto, AxisType.Auto), devices=devices)
+
+
+def param_shardings(
+    layer: Layer,
+    mesh: Mesh,
+    strategy: Strategy = "megatron",
+    *,
+    overrides: Mapping[str, PartitionSpec] | None = None,
+    params: Params | None = None,
+    model_axis: str = "model",
+) -> Params:
+    """A pytree of ``NamedSharding`` shaped like ``layer``'s params, checked against ``mesh``.
+
+    Arguments as in :func:`~tinyjax.sharding.param_specs`. Raises :class:`~tinyjax.ConfigError`
+    when a spec names an axis the mesh lacks or splits a dimension the axis size does not divide.
+    """
+    if params is None:
+        params = layer.param_shapes()
+    specs = param_specs(layer, strategy, overrides=overrides, params=params, model_axis=model_axis)
+    _check_specs(specs, params, mesh)
+    return jax.tree_util.tree_map(
+        lambda spec: NamedSharding(mesh, spec), specs, is_leaf=lambda s: isinstance(s, PartitionSpec)
+    )
+
+
+def shard_params(
+    layer: Layer,
+    params: Params,
+    mesh: Mesh,
+    strategy: Strategy = "megatron",
+    *,
+    overrides: Mapping[str, PartitionSpec] | None = None,
+    model_axis: str = "model",
+) -> Params:
+    """``params`` placed on ``mesh`` by ``strategy``: each device receives only its own shards."""
+    shardings = param_shardings(layer, mesh, strategy, overrides=overrides, params=params, model_axis=model_axis)
+    return jax.device_put(params, shardings)
+
+
+def batch_sharding(mesh: Mesh, axis: str | None = "data") -> NamedSharding:
+    """The sharding of a batch ``(B, ...)``: ``B`` split over ``axis``, the rest replicated.
+
+    ``axis=None``, or an axis the mesh lacks, replicates the batch on every device.
+    """
+    if axis is None or axis not in mesh.axis_names:
+        return NamedSharding(mesh, PartitionSpec())
+    return NamedSharding(mesh, PartitionSpec(axis))
+
+
+def shard_batch(x: Any, mesh: Mesh, axis: str | None = "data") -> jax.Array:
+    """``x`` of shape ``(B, ...)`` placed on ``mesh`` with ``B`` split over ``axis`` (see :func:`batch_sharding`)."""
+    sharding = batch_sharding(mesh, axis)
+    _check_leaf("batch", getattr(x, "shape", ()), sharding.spec, mesh)
+    return jax.device_put(x, sharding)
+
+
+def shard_shapes(
+    layer: Layer,
+    mesh: AnyMesh,
+    strategy: Strategy = "megatron",
+    *,
+    overrides: Mapping[str, PartitionSpec] | None = None,
+    params: Params | None = None,
+    model_axis: str = "model",
+) -> Params:
+    """One device's share of the params, as ``jax.ShapeDtypeStruct`` leaves: nothing is allocated.
+
+    ``mesh`` may be a ``jax.sharding.AbstractMesh`` (sizes and names only), so the per-device
+    memory of a model too big for this machine can be computed here::
+
+        mesh = jax.sharding.AbstractMesh((8,), ("model",))
+        tinyjax.param_bytes(shard_shapes(Linear(12288, 49152), mesh, "column"))   # 302_014_464
+    """
+    if params is None:
+        params = layer.param_shapes()
+    specs = param_specs(layer, strategy, overrides=overrides, params=params, model_axis=model_axis)
+    _check_specs(specs, params, mesh)
+
+    def shard(leaf: Any, spec: PartitionSpec) -> jax.ShapeDtypeStruct:
+        return jax.ShapeDtypeStruct(_shard_shape(leaf.shape, spec, mesh), leaf.dtype)
+
+    return jax.tree_util.tree_map(shard, params, specs)
+
+
+def _axis_size(mesh: AnyMesh, entry: Any) -> int:
+    names = entry if isinstance(entry, tuple) else (entry,)
+    return math.prod(dict(mesh.shape)[name] for name in names)
+
+
+def _shard_shape(shape: tuple[int, ...], spec: PartitionSpec, mesh: AnyMesh) -> tuple[int, ...]:
+    entries = tuple(spec) + (None,) * (len(shape) - len(spec))
+    return tuple(
+        dim if entry is None else dim // _axis_size(mesh, entry) for dim, entry in zip(shape, entries, strict=True)
+    )
+
+
+def _check_specs(specs: Params, params: Params, mesh: AnyMesh) -> None:
+    spec_leaves = jax.tree_util.tree_leaves(specs, is_leaf=lambda s: isinstance(s, PartitionSpec))
+    param_leaves = jax.tree_util.tree_flatten_with_path(params)[0]
+    for (path, leaf), spec in zip(param_leaves, spec_leaves, strict=True):
+        _check_leaf(param_name(path) or "params", tuple(leaf.shape), spec, mesh)
+
+
+def _check_leaf(name: str, shape: tuple[int, ...], spec: PartitionSpec, mesh: AnyMesh) -> None:
+    if len(spec) > len(shape):
+        raise ConfigError(f"{name} of shape {shape} cannot take the {len(spec)}-dimensional spec {spec}")
+    for dim, entry in zip(shape, spec, strict=False):
+        if entry is None:
+            continue
+        for axis in entry if isinstance(entry, tuple) else (entry,):
+            if axis not in mesh.axis_names:
+                raise ConfigError(
+                    f"{name}: the spec {spec} splits over mesh axis {axis!r}, but the mesh has axes "
+                    f"{tuple(mesh.axis_names)}; build the mesh with that axis (tinyjax.sharding.make_mesh) "
+                    f"or pass model_axis= / an override naming one of its axes"
+                )
+        size = _axis_size(mesh, entry)
+        if dim % size:
+            raise ConfigError(
+                f"{name} of shape {shape}: a dimension of size {dim} cannot be split evenly over mesh axis "
+                f"{entry!r} of size {size}; use sizes divisible by {size} or override {name!r} with another "
+                f"PartitionSpec"
+            )
