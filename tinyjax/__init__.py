@@ -15,10 +15,14 @@ from tinyjax import initializers, linear, sharding
 from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError, ShapeError
 from tinyjax.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinyjax.dropout import Dropout
+from tinyjax.exporting import export, load_exported
 from tinyjax.layer import Layer, Params, as_layer
 from tinyjax.linear import Linear
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
+from tinyjax.predictor import Predictor, compile
+from tinyjax.repeat import Repeat
 from tinyjax.sequential import Sequential
+from tinyjax.summary import Summary, summary
 
 __version__ = "0.1.0"
 
@@ -32,19 +36,26 @@ __all__ = [
     "Linear",
     "Params",
     "ParamsError",
+    "Predictor",
     "ReLU",
+    "Repeat",
     "Sequential",
     "ShapeError",
     "Sigmoid",
     "Softmax",
+    "Summary",
     "Tanh",
     "__version__",
     "as_layer",
+    "compile",
     "count_params",
+    "export",
     "initializers",
     "linear",
+    "load_exported",
     "named_parameters",
     "param_bytes",
     "parameters",
     "sharding",
+    "summary",
 ]

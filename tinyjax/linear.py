@@ -88,10 +88,15 @@ def _check_params(params: Any, layer: str, in_features: int | None = None, out_f
 
 def _apply(params: dict[str, jax.Array], x: jax.Array, *, precision: Any = None) -> jax.Array:
     weight = params["weight"]
-    y = jnp.matmul(x, weight, precision=precision)
+    dtype = jnp.result_type(x, weight)
+    if jnp.finfo(dtype).bits >= 32:
+        y = jnp.matmul(x, weight, precision=precision)
+        return y + params["bias"] if "bias" in params else y
+    # bf16 / f16: products accumulated in float32, bias added in float32, result rounded once
+    y = jnp.matmul(x, weight, precision=precision, preferred_element_type=jnp.float32)
     if "bias" in params:
-        y = y + params["bias"]
-    return y
+        y = y + params["bias"].astype(jnp.float32)
+    return y.astype(dtype)
 
 
 def _checked_apply(params: dict[str, jax.Array], x: jax.Array, *, precision: Any = None) -> jax.Array:
@@ -108,8 +113,10 @@ apply = jax.jit(_checked_apply, static_argnames=("precision",))
 """``apply(params, x, *, precision=None) -> y``: ``(..., in)`` -> ``(..., out)``, jit-compiled.
 
 ``x`` may be one sample ``(in,)``, a batch ``(B, in)`` (``B`` may be 0) or have more leading
-dimensions ``(B, T, in)``. ``precision`` is passed to ``jnp.matmul`` (``"highest"`` for exact
-f32 products on accelerators). Raises ShapeError, ParamsError or DTypeError at trace time.
+dimensions ``(B, T, in)``. With bfloat16 or float16 operands the products are accumulated in
+float32 and the result is rounded to the operands' dtype once. ``precision`` is passed to
+``jnp.matmul`` (``"highest"`` for exact f32 products on accelerators). Raises ShapeError,
+ParamsError or DTypeError at trace time.
 """
 
 

@@ -1,0 +1,69 @@
+"""``tinyjax.export``: a serialized, self-contained inference artifact (``jax.export``).
+
+The artifact is StableHLO with the params baked in as constants and a symbolic batch dimension,
+so one file serves every batch size, and it can be lowered for several platforms at once (for
+example ``("cpu", "cuda", "tpu")``): the platform is picked when it is called. Loading it needs
+jax only, not tinyjax and not the model's code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._errors import ConfigError
+from tinyjax.layer import Layer, Params
+
+__all__ = ["export", "load_exported"]
+
+
+def export(
+    layer: Layer,
+    params: Params,
+    *,
+    features: Sequence[int] | None = None,
+    dtype: Any = jnp.float32,
+    batch: str = "b",
+    platforms: Sequence[str] = ("cpu",),
+    path: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """Export ``layer`` with ``params`` for inference on inputs of shape ``(batch, *features)``.
+
+    Args:
+      layer, params: the model; params become constants of the artifact.
+      features: the per-example input shape; ``(layer.in_features,)`` by default.
+      dtype: the input dtype (float32 by default).
+      batch: the name of the symbolic batch dimension.
+      platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``.
+      path: if given, the artifact is also written there.
+
+    Returns:
+      The serialized artifact (bytes); run it with :func:`load_exported`.
+    """
+    if features is None:
+        if layer.in_features is None:
+            raise ConfigError(f"export({layer.name}): the layer does not fix its input size; pass features=(...)")
+        features = (layer.in_features,)
+    (symbolic_batch,) = jax.export.symbolic_shape(batch)
+    example = jax.ShapeDtypeStruct((symbolic_batch, *features), dtype)
+
+    def predict(x: jax.Array) -> jax.Array:
+        return layer.raw_apply(params, x)
+
+    exported = jax.export.export(jax.jit(predict), platforms=tuple(platforms))(example)
+    data = bytes(exported.serialize())
+    if path is not None:
+        Path(path).write_bytes(data)
+    return data
+
+
+def load_exported(artifact: bytes | bytearray | str | os.PathLike[str]) -> Callable[[Any], jax.Array]:
+    """Load an artifact written by :func:`export` (bytes or a file path): ``predict(x) -> y``."""
+    data = artifact if isinstance(artifact, (bytes, bytearray)) else Path(artifact).read_bytes()
+    exported = jax.export.deserialize(bytearray(data))
+    return jax.jit(exported.call)

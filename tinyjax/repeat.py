@@ -1,0 +1,92 @@
+"""``Repeat(block, n)``: n copies of a block, params stacked on a leading axis, applied by ``lax.scan``.
+
+The block is traced and compiled once however large ``n`` is, so compile time stays flat as depth
+grows, where an unrolled ``Sequential([block] * n)`` traces every copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._checks import check_features, check_key
+from tinyjax._errors import ParamsError, ShapeError
+from tinyjax.layer import Layer, Params, as_layer, cached, define
+
+__all__ = ["Repeat"]
+
+
+def Repeat(block: Any, n: int) -> Layer:
+    """``n`` copies of ``block`` (a Layer or an ``(init, apply)`` pair) applied one after another.
+
+    * ``init(key)``: the block's params for ``n`` subkeys (``jax.vmap`` over the keys), every leaf
+      stacked on a new leading axis of size ``n``: a Linear(64, 64) block gives
+      ``{"weight": (n, 64, 64), "bias": (n, 64)}``. :func:`tinyjax.named_parameters` keeps the
+      block's names (``"weight"``), each holding all ``n`` copies.
+    * ``apply(params, x, *, key=None)``: ``jax.lax.scan`` over the stacked params; equal to the
+      unrolled ``Sequential([block] * n)`` with ``params_i = tree_map(lambda a: a[i], params)``.
+      A key is split ``n`` ways when the block takes one (Dropout inside).
+
+    The block must map its input shape to itself; that is checked when the Repeat is built (for
+    a block that fixes its sizes) or at trace time, with a :class:`~tinyjax.ShapeError`.
+    """
+    return _repeat(as_layer(block), check_features("n", n))
+
+
+@cached
+def _repeat(block: Layer, n: int) -> Layer:
+    name = f"Repeat({block.name}, n={n})"
+    if block.in_features is not None and block.out_features is not None and block.in_features != block.out_features:
+        raise ShapeError(
+            f"{name} block",
+            (..., block.in_features),
+            (..., block.out_features),
+            what="output",
+            hint="A repeated block must map its input shape to itself",
+        )
+
+    def init(key: jax.Array) -> Params:
+        return jax.vmap(block.init)(jax.random.split(key, n))
+
+    def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+        leaves = jax.tree_util.tree_leaves(params)
+        if any(jnp.ndim(leaf) == 0 or jnp.shape(leaf)[0] != n for leaf in leaves):
+            got = sorted({jnp.shape(leaf)[0] if jnp.ndim(leaf) else None for leaf in leaves}, key=str)
+            raise ParamsError(name, f"params stacked on a leading axis of size {n}", got, what="params")
+        keyed = key is not None and block.takes_key
+        if keyed:
+            check_key(key, name, where="apply")
+
+        def step(h: jax.Array, slice_: tuple[Params, jax.Array | None]) -> tuple[jax.Array, None]:
+            block_params, block_key = slice_
+            try:
+                out = block.raw_apply(block_params, h, key=block_key) if keyed else block.raw_apply(block_params, h)
+            except ShapeError as error:
+                raise error.within(f"{name} block") from None
+            if out.shape != h.shape or out.dtype != h.dtype:
+                raise ShapeError(
+                    f"{name} block",
+                    tuple(h.shape),
+                    tuple(out.shape),
+                    what="output",
+                    hint="A repeated block must map its input shape and dtype to themselves",
+                )
+            return out, None
+
+        keys = jax.random.split(key, n) if key is not None and keyed else None
+        y, _ = jax.lax.scan(step, x, (params, keys))
+        return y
+
+    return define(
+        "Repeat",
+        name,
+        init,
+        apply,
+        config={"n": n},
+        children=(block,),
+        takes_key=block.takes_key,
+        in_features=block.in_features,
+        out_features=block.out_features,
+    )

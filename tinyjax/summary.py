@@ -1,0 +1,181 @@
+"""``tinyjax.summary``: what a model costs, layer by layer, beside XLA's own figures.
+
+Analytical counts (per forward pass over an input of ``input_shape``, ``batch`` = the product of
+its leading dimensions):
+
+* Linear(in, out): ``2 * batch * in * out`` FLOPs for the product plus ``batch * out`` for the bias;
+* an elementwise activation (ReLU, Sigmoid, Tanh, GELU) and Softmax: one FLOP per output element
+  (transcendentals are not counted as FLOPs, as in XLA's cost analysis); Dropout: none (inference);
+* a Repeat: ``n`` times its block;
+* any other layer (a user's pair): XLA's count for that layer alone.
+
+Activation bytes are the bytes of each layer's output. The XLA figures come from compiling the
+whole model for this input: ``cost_analysis()["flops"]`` and ``memory_analysis()`` (argument, output
+and temporary bytes). Params may be ``jax.ShapeDtypeStruct`` leaves (``layer.param_shapes()``): then
+nothing is allocated, so a 2.4 GB layer can be summarised on a laptop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax.layer import Layer, Params
+from tinyjax.params import count_params, param_bytes
+
+__all__ = ["LayerRow", "Summary", "summary", "xla_costs"]
+
+_ELEMENTWISE = {"ReLU", "Sigmoid", "Tanh", "GELU", "Softmax"}
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerRow:
+    """One layer: its path (``"2"``, ``"1.0"``), kind, name, output shape and costs."""
+
+    path: str
+    kind: str
+    name: str
+    output_shape: tuple[int, ...]
+    params: int
+    param_bytes: int
+    flops: int
+    activation_bytes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """Rows, totals and XLA's figures for one model and input shape. ``str()`` gives a table."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    rows: tuple[LayerRow, ...]
+    xla_flops: float | None
+    xla_argument_bytes: int | None
+    xla_output_bytes: int | None
+    xla_temp_bytes: int | None
+
+    @property
+    def params(self) -> int:
+        return sum(row.params for row in self.rows)
+
+    @property
+    def param_bytes(self) -> int:
+        return sum(row.param_bytes for row in self.rows)
+
+    @property
+    def flops(self) -> int:
+        return sum(row.flops for row in self.rows)
+
+    @property
+    def activation_bytes(self) -> int:
+        return sum(row.activation_bytes for row in self.rows)
+
+    def __str__(self) -> str:
+        columns = [("path", "<6"), ("layer", "<26"), ("output shape", ">16"), ("params", ">12")]
+        columns += [("param bytes", ">14"), ("FLOPs", ">14"), ("act. bytes", ">13")]
+        header = "".join(f"{title:{align}}" for title, align in columns)
+        lines = [f"{self.name}, input {self.input_shape}", header, "-" * len(header)]
+        for r in self.rows:
+            lines.append(
+                f"{r.path:<6}{r.name[:25]:<26}{r.output_shape!s:>16}{r.params:>12,}{_size(r.param_bytes):>14}"
+                f"{r.flops:>14,}{_size(r.activation_bytes):>13}"
+            )
+        lines.append("-" * len(header))
+        lines.append(
+            f"{'total':<32}{'':>10}{self.params:>12,}{_size(self.param_bytes):>14}{self.flops:>14,}"
+            f"{_size(self.activation_bytes):>13}"
+        )
+        if self.xla_flops is not None:
+            lines.append(
+                f"XLA: {self.xla_flops:,.0f} FLOPs; arguments {_size(self.xla_argument_bytes)}, "
+                f"output {_size(self.xla_output_bytes)}, temporaries {_size(self.xla_temp_bytes)}"
+            )
+        return "\n".join(lines)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def summary(
+    layer: Layer, params: Params, input_shape: Sequence[int], *, dtype: Any = jnp.float32, xla: bool = True
+) -> Summary:
+    """Summarise ``layer`` with ``params`` (arrays or ShapeDtypeStructs) for inputs of ``input_shape``.
+
+    ``xla=False`` skips compiling the model (the XLA fields are then None).
+    """
+    params = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a), a.dtype), params)
+    x = jax.ShapeDtypeStruct(tuple(input_shape), dtype)
+    rows, _ = _walk(layer, params, x, "")
+    xla_flops = argument_bytes = output_bytes = temp_bytes = None
+    if xla:
+        compiled = jax.jit(layer.raw_apply).lower(params, x).compile()
+        xla_flops = xla_costs(compiled).get("flops", 0.0)
+        memory = compiled.memory_analysis()
+        if memory is not None:
+            argument_bytes = int(memory.argument_size_in_bytes)
+            output_bytes = int(memory.output_size_in_bytes)
+            temp_bytes = int(memory.temp_size_in_bytes)
+    return Summary(layer.name, tuple(input_shape), tuple(rows), xla_flops, argument_bytes, output_bytes, temp_bytes)
+
+
+def _walk(layer: Layer, params: Params, x: jax.ShapeDtypeStruct, path: str) -> tuple[list[LayerRow], Any]:
+    if layer.kind == "Sequential":
+        rows: list[LayerRow] = []
+        for i, (child, child_params) in enumerate(zip(layer.children, params, strict=True)):
+            child_rows, x = _walk(child, child_params, x, f"{path}.{i}" if path else str(i))
+            rows.extend(child_rows)
+        return rows, x
+    out = jax.eval_shape(layer.raw_apply, params, x)
+    out_bytes = math.prod(out.shape) * jnp.dtype(out.dtype).itemsize
+    if layer.kind == "Repeat":
+        (block,) = layer.children
+        n = int(layer.config["n"])
+        block_params = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), params)
+        block_rows, _ = _walk(block, block_params, x, path)
+        flops = n * sum(row.flops for row in block_rows)
+        activation = n * sum(row.activation_bytes for row in block_rows)
+    else:
+        flops, activation = _flops(layer, params, x, out), out_bytes
+    row = LayerRow(
+        path or "-",
+        layer.kind,
+        layer.name,
+        tuple(out.shape),
+        count_params(params),
+        param_bytes(params),
+        flops,
+        activation,
+    )
+    return [row], out
+
+
+def _flops(layer: Layer, params: Params, x: jax.ShapeDtypeStruct, out: Any) -> int:
+    elements = math.prod(out.shape)
+    if layer.kind == "Linear":
+        fan_in, fan_out = params["weight"].shape
+        batch = elements // fan_out
+        return 2 * batch * fan_in * fan_out + (batch * fan_out if "bias" in params else 0)
+    if layer.kind in _ELEMENTWISE:
+        return elements
+    if layer.kind == "Dropout":
+        return 0
+    return int(xla_costs(jax.jit(layer.raw_apply).lower(params, x).compile()).get("flops", 0))
+
+
+def xla_costs(compiled: Any) -> dict[str, float]:
+    """XLA's cost analysis of a compiled program as a dict (``{}`` where the backend gives none)."""
+    costs = compiled.cost_analysis()
+    if isinstance(costs, (list, tuple)):
+        costs = costs[0] if costs else None
+    return dict(costs or {})
