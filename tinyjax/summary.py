@@ -11,7 +11,9 @@ its leading dimensions):
 
 Activation bytes are the bytes of each layer's output. The XLA figures come from compiling the
 whole model for this input: ``cost_analysis()["flops"]`` and ``memory_analysis()`` (argument, output
-and temporary bytes). Params may be ``jax.ShapeDtypeStruct`` leaves (``layer.param_shapes()``): then
+and temporary bytes). XLA counts a loop's body once, so for a model with a Repeat (a ``lax.scan``)
+its FLOPs are the block's, not ``n`` times them: the analytical total is the one to trust there.
+Params may be ``jax.ShapeDtypeStruct`` leaves (``layer.param_shapes()``): then
 nothing is allocated, so a 2.4 GB layer can be summarised on a laptop.
 """
 
