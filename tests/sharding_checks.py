@@ -10,9 +10,11 @@ the compiled HLO); the test file holds the assertions.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -76,47 +78,79 @@ def mse(predictions: jax.Array, targets: jax.Array) -> jax.Array:
     return jnp.mean((predictions - targets) ** 2)
 
 
-def measure(model: tj.Layer, mesh_shape: tuple[int, int], strategy: str) -> dict[str, Any]:
+def measure(model: tj.Layer, mesh_shape: tuple[int, int], strategy: Any, reference: dict[str, Any]) -> dict[str, Any]:
+    mesh = sharding.make_mesh(*mesh_shape)
+    params, x, y = reference["params"], reference["x"], reference["y"]
+
+    def place(params: Any, *batches: jax.Array) -> tuple[Any, ...]:
+        return (sharding.shard_params(model, params, mesh, strategy), *(sharding.shard_batch(b, mesh) for b in batches))
+
+    # Compiled once each; the compiled programs are what run and what the HLO is read from.
+    forward = sharding.sharded_apply(model, mesh, strategy).lower(*place(params, x)).compile()
+    step = sharding.sharded_train_step(model, mse, mesh, strategy, learning_rate=0.1).lower(*place(params, x, y))
+    step = step.compile()
+
+    placed = place(params, x, y)
+    output = forward(*placed[:2])
+    new_params, loss = step(*placed)
+    exact = place(reference["exact_params"], reference["exact_x"], reference["exact_y"])
+    return {
+        "forward_max_diff": max_diff(output, reference["output"]),
+        "forward_exact": exactly_equal(forward(*exact[:2]), reference["exact_output"]),
+        "output_shards": shards(output),
+        "weights": [shards(w) for w in weights_of(placed[0])],
+        "forward_collectives": collectives(forward.as_text()),
+        "train_params_max_diff": max_diff(new_params, reference["step"][0]),
+        "train_loss_diff": abs(float(loss) - float(reference["step"][1])),
+        "train_exact": exactly_equal(step(*exact), reference["exact_step"]),
+        "train_weights": [shards(w) for w in weights_of(new_params)],
+    }
+
+
+def weights_of(params: Any) -> list[jax.Array]:
+    layers = jax.tree_util.tree_leaves(params, is_leaf=lambda p: isinstance(p, dict))
+    return [layer["weight"] for layer in layers]
+
+
+def single_device_run(model: tj.Layer) -> dict[str, Any]:
+    """The same computations with plain ``jax.jit`` on the default device."""
     params = model.init(jax.random.key(0))
     x = jax.random.normal(jax.random.key(1), (32, 16))
     y = jax.random.normal(jax.random.key(2), (32, model.out_features or 0))
-    exact_params = integer_valued(params)
-    exact_x = jnp.round(x * 2)
-    mesh = sharding.make_mesh(*mesh_shape)
-
-    reference = jax.jit(model.raw_apply)
-    forward = sharding.sharded_apply(model, mesh, strategy)  # type: ignore[arg-type]
-    placed = sharding.shard_params(model, params, mesh, strategy)  # type: ignore[arg-type]
-    placed_x = sharding.shard_batch(x, mesh)
-    output = forward(placed, placed_x)
-
-    step = sharding.sharded_train_step(model, mse, mesh, strategy, learning_rate=0.1)  # type: ignore[arg-type]
-    reference_step = jax.jit(sharding.sgd_step(model, mse, 0.1))
-    new_params, loss = step(placed, placed_x, sharding.shard_batch(y, mesh))
-    ref_params, ref_loss = reference_step(params, x, y)
-
-    weights = [p["weight"] for p in jax.tree_util.tree_leaves(placed, is_leaf=lambda p: isinstance(p, dict))]
-    new_weights = [p["weight"] for p in jax.tree_util.tree_leaves(new_params, is_leaf=lambda p: isinstance(p, dict))]
+    forward, step = jax.jit(model.raw_apply), jax.jit(sharding.sgd_step(model, mse, 0.1))
+    exact_params, exact_x, exact_y = integer_valued(params), jnp.round(x * 2), jnp.round(y)
     return {
-        "forward_max_diff": max_diff(output, reference(params, x)),
-        "forward_exact": exactly_equal(forward(exact_params, exact_x), reference(exact_params, exact_x)),
-        "output_shards": shards(output),
-        "weights": [shards(w) for w in weights],
-        "forward_collectives": collectives(forward.lower(placed, placed_x).compile().as_text()),
-        "train_params_max_diff": max_diff(new_params, ref_params),
-        "train_loss_diff": abs(float(loss) - float(ref_loss)),
-        "train_exact": exactly_equal(
-            step(exact_params, exact_x, jnp.round(y)), reference_step(exact_params, exact_x, jnp.round(y))
-        ),
-        "train_weights": [shards(w) for w in new_weights],
+        "params": params,
+        "x": x,
+        "y": y,
+        "output": forward(params, x),
+        "step": step(params, x, y),
+        "exact_params": exact_params,
+        "exact_x": exact_x,
+        "exact_y": exact_y,
+        "exact_output": forward(exact_params, exact_x),
+        "exact_step": step(exact_params, exact_x, exact_y),
     }
+
+
+def load_example() -> Any:
+    """examples/sharded_mlp.py as a module: its figures come from the same 8 devices."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "sharded_mlp.py"
+    spec = importlib.util.spec_from_file_location("sharded_mlp", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
     results: dict[str, Any] = {"device_count": jax.device_count(), "platform": jax.devices()[0].platform}
     for model_name, model in models().items():
+        reference = single_device_run(model)
         for setup, (mesh_shape, strategy) in SETUPS.items():
-            results[f"{model_name}/{setup}"] = measure(model, mesh_shape, strategy)
+            results[f"{model_name}/{setup}"] = measure(model, mesh_shape, strategy, reference)
+    example = load_example()
+    results["example"] = {"mlp": example.run_strategies(64, 32), "gpt3_linear": example.gpt3_linear_memory()}
     json.dump(results, sys.stdout)
 
 
