@@ -32,19 +32,24 @@ SETUPS = {
     "megatron": ((1, 8), "megatron"),
     "2d": ((2, 4), "megatron"),
 }
+# model -> the setups measured for it (a lone Linear under "megatron" is "column": not repeated).
+CASES = {
+    "linear": ("data", "column", "row"),
+    "mlp": tuple(SETUPS),
+    "repeat": ("data", "megatron", "2d"),
+}
 COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "collective-permute")
 
 
-def models() -> dict[str, tj.Layer]:
-    return {
-        "linear": tj.Linear(16, 64),
-        "mlp": tj.Sequential(tj.Linear(16, 64), tj.ReLU(), tj.Linear(64, 16)),
-    }
+def models() -> dict[str, tuple[tj.Layer, float]]:
+    """name -> (model, scale of its integer-valued params: small enough that every sum stays exact)."""
+    block = tj.Sequential(tj.Linear(16, 64), tj.ReLU(), tj.Linear(64, 16))
+    return {"linear": (tj.Linear(16, 64), 8.0), "mlp": (block, 8.0), "repeat": (tj.Repeat(block, 2), 2.0)}
 
 
-def integer_valued(params: Any) -> Any:
+def integer_valued(params: Any, scale: float) -> Any:
     """Params rounded to small integers: sums of their products are exact in any order."""
-    return jax.tree_util.tree_map(lambda p: jnp.round(p * 8), params)
+    return jax.tree_util.tree_map(lambda p: jnp.round(p * scale), params)
 
 
 def collectives(hlo: str) -> dict[str, int]:
@@ -112,13 +117,13 @@ def weights_of(params: Any) -> list[jax.Array]:
     return [layer["weight"] for layer in layers]
 
 
-def single_device_run(model: tj.Layer) -> dict[str, Any]:
+def single_device_run(model: tj.Layer, scale: float) -> dict[str, Any]:
     """The same computations with plain ``jax.jit`` on the default device."""
     params = model.init(jax.random.key(0))
     x = jax.random.normal(jax.random.key(1), (32, 16))
     y = jax.random.normal(jax.random.key(2), (32, model.out_features or 0))
     forward, step = jax.jit(model.raw_apply), jax.jit(sharding.sgd_step(model, mse, 0.1))
-    exact_params, exact_x, exact_y = integer_valued(params), jnp.round(x * 2), jnp.round(y)
+    exact_params, exact_x, exact_y = integer_valued(params, scale), jnp.round(x * 2), jnp.round(y)
     return {
         "params": params,
         "x": x,
@@ -145,9 +150,10 @@ def load_example() -> Any:
 
 def main() -> None:
     results: dict[str, Any] = {"device_count": jax.device_count(), "platform": jax.devices()[0].platform}
-    for model_name, model in models().items():
-        reference = single_device_run(model)
-        for setup, (mesh_shape, strategy) in SETUPS.items():
+    for model_name, (model, scale) in models().items():
+        reference = single_device_run(model, scale)
+        for setup in CASES[model_name]:
+            mesh_shape, strategy = SETUPS[setup]
             results[f"{model_name}/{setup}"] = measure(model, mesh_shape, strategy, reference)
     example = load_example()
     results["example"] = {"mlp": example.run_strategies(64, 32), "gpt3_linear": example.gpt3_linear_memory()}

@@ -24,8 +24,15 @@ import tinyjax as tj
 from tinyjax import sharding
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUPS = ("data", "column", "row", "megatron", "2d")
-MODELS = ("linear", "mlp")
+CASES = [
+    ("linear", "data"),
+    ("linear", "column"),
+    ("linear", "row"),
+    *[("mlp", setup) for setup in ("data", "column", "row", "megatron", "2d")],
+    ("repeat", "data"),
+    ("repeat", "megatron"),
+    ("repeat", "2d"),
+]
 
 
 def mlp() -> tj.Layer:
@@ -82,6 +89,15 @@ def test_megatron_alternates_across_nested_sequentials_and_skips_other_layers():
         (),
         {"weight": P("model", None), "bias": P()},
         {"weight": P(None, "model")},
+    )
+
+
+def test_repeat_keeps_its_stacking_axis_whole():
+    specs = sharding.param_specs(tj.Repeat(mlp(), 3), "megatron")
+    assert specs == (
+        {"weight": P(None, None, "model"), "bias": P(None, "model")},
+        (),
+        {"weight": P(None, "model", None), "bias": P(None)},
     )
 
 
@@ -163,10 +179,10 @@ def test_a_one_device_mesh_runs_every_strategy_unchanged():
 
 def test_the_checks_ran_on_8_devices(measured):
     assert (measured["device_count"], measured["platform"]) == (8, "cpu")
+    assert sorted(k for k in measured if "/" in k) == sorted(f"{m}/{s}" for m, s in CASES)
 
 
-@pytest.mark.parametrize("setup", SETUPS)
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize(("model", "setup"), CASES)
 def test_forward_equals_single_device(measured, model, setup):
     result = measured[f"{model}/{setup}"]
     # Integer-valued params and inputs: every partial sum is exact, so any order of summation
@@ -177,8 +193,7 @@ def test_forward_equals_single_device(measured, model, setup):
     assert result["output_shards"]["tiles_whole"]
 
 
-@pytest.mark.parametrize("setup", SETUPS)
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize(("model", "setup"), CASES)
 def test_training_step_equals_single_device(measured, model, setup):
     result = measured[f"{model}/{setup}"]
     assert result["train_exact"], f"{model}/{setup}: SGD step differs from the single-device step"
@@ -193,13 +208,15 @@ SHARD_SHAPES = {
     ("linear", "data"): [[[16, 64]]],
     ("linear", "column"): [[[16, 8]]],  # (16, 64) split on out: 1/8 on each device
     ("linear", "row"): [[[2, 64]]],  # split on in: 1/8 on each device
-    ("linear", "megatron"): [[[16, 8]]],
-    ("linear", "2d"): [[[16, 16]]],  # 1/4 over "model", copied over "data"
     ("mlp", "data"): [[[16, 64]], [[64, 16]]],
     ("mlp", "column"): [[[16, 8]], [[64, 2]]],
     ("mlp", "row"): [[[2, 64]], [[8, 16]]],
     ("mlp", "megatron"): [[[16, 8]], [[8, 16]]],
-    ("mlp", "2d"): [[[16, 16]], [[16, 16]]],
+    ("mlp", "2d"): [[[16, 16]], [[16, 16]]],  # 1/4 over "model", copied over "data"
+    # Repeat(mlp, 2): the same, with the stacking axis (2) whole on every device.
+    ("repeat", "data"): [[[2, 16, 64]], [[2, 64, 16]]],
+    ("repeat", "megatron"): [[[2, 16, 8]], [[2, 8, 16]]],
+    ("repeat", "2d"): [[[2, 16, 16]], [[2, 16, 16]]],
 }
 
 
@@ -218,15 +235,17 @@ def test_row_parallel_linear_all_reduces_its_partial_sums(measured):
     assert counts["all-gather"] == 0, "the weight was gathered instead of summing partial products"
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", ["linear", "mlp", "repeat"])
 def test_data_parallel_forward_communicates_nothing(measured, model):
     counts = measured[f"{model}/data"]["forward_collectives"]
     assert sum(counts.values()) == 0, counts
 
 
 @pytest.mark.parametrize("setup", ["megatron", "2d"])
-def test_megatron_mlp_block_needs_exactly_one_all_reduce(measured, setup):
-    counts = measured[f"mlp/{setup}"]["forward_collectives"]
+@pytest.mark.parametrize("model", ["mlp", "repeat"])
+def test_megatron_mlp_block_needs_exactly_one_all_reduce(measured, model, setup):
+    # For the Repeat, the one all-reduce sits in the scan's loop body: once per block.
+    counts = measured[f"{model}/{setup}"]["forward_collectives"]
     assert counts == {"all-reduce": 1, "all-gather": 0, "reduce-scatter": 0, "all-to-all": 0, "collective-permute": 0}
 
 

@@ -12,6 +12,7 @@ shapes of its params, never the layer's code:
   ``Linear -> activation -> Linear`` block then needs one all-reduce, after its second Linear:
   the activation works on the column-split features without any communication.
 
+A ``Repeat`` (params stacked on a leading axis) gets its block's specs with that axis whole.
 Parameters of other layers are replicated. ``overrides`` maps glob patterns over the parameter
 names of :func:`tinyjax.named_parameters` (``"0.weight"``, ``"*.bias"``, ``"2.*"``) to the
 ``PartitionSpec`` to use instead.
@@ -84,6 +85,9 @@ def input_feature_axis(layer: Layer, specs: Params) -> Any:
 def _first_linear_weight_spec(layer: Layer, specs: Params) -> PartitionSpec | None:
     if layer.kind == "Linear" and isinstance(specs, Mapping) and isinstance(specs.get("weight"), PartitionSpec):
         return specs["weight"]
+    if layer.kind == "Repeat" and len(layer.children) == 1:
+        block_specs = _map_specs(lambda spec: PartitionSpec(*tuple(spec)[1:]), specs)
+        return _first_linear_weight_spec(layer.children[0], block_specs)
     if layer.children and isinstance(specs, (tuple, list)) and len(specs) == len(layer.children):
         for child, child_specs in zip(layer.children, specs, strict=True):
             found = _first_linear_weight_spec(child, child_specs)
@@ -107,9 +111,33 @@ def _roles(strategy: str) -> Iterator[Role]:
 def _specs(layer: Layer, params: Params, roles: Iterator[Role], model_axis: str) -> Params:
     if layer.kind == "Linear" and _is_linear_params(params, layer):
         return _linear_specs(params, next(roles), model_axis)
+    if _is_stack(layer, params):
+        # n copies stacked on a leading axis: the block's specs, with that axis kept whole.
+        block_specs = _specs(layer.children[0], _unstacked(params), roles, model_axis)
+        return _map_specs(lambda spec: PartitionSpec(None, *spec), block_specs)
     if layer.children and isinstance(params, (tuple, list)) and len(params) == len(layer.children):
         return type(params)(_specs(c, p, roles, model_axis) for c, p in zip(layer.children, params, strict=True))
     return jax.tree_util.tree_map(lambda _: PartitionSpec(), params)
+
+
+def _is_stack(layer: Layer, params: Params) -> bool:
+    """A Repeat: one child whose params are stacked ``n`` times on a new leading axis."""
+    n = layer.config.get("n")
+    leaves = jax.tree_util.tree_leaves(params)
+    return (
+        layer.kind == "Repeat"
+        and len(layer.children) == 1
+        and bool(leaves)
+        and all(len(getattr(leaf, "shape", ())) >= 1 and leaf.shape[0] == n for leaf in leaves)
+    )
+
+
+def _unstacked(params: Params) -> Params:
+    return jax.tree_util.tree_map(lambda leaf: jax.ShapeDtypeStruct(tuple(leaf.shape[1:]), leaf.dtype), params)
+
+
+def _map_specs(fn: Any, specs: Params) -> Params:
+    return jax.tree_util.tree_map(fn, specs, is_leaf=lambda s: isinstance(s, PartitionSpec))
 
 
 def _is_linear_params(params: Params, layer: Layer) -> bool:
