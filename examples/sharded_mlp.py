@@ -87,6 +87,7 @@ def run_strategies(width: int, batch: int) -> list[dict[str, Any]]:
                 "strategy": name,
                 "mesh": f"{mesh_shape[0]} x {mesh_shape[1]}",
                 "forward_max_diff": float(jnp.max(jnp.abs(output - reference))),
+                "output_max_abs": float(jnp.max(jnp.abs(reference))),
                 "train_params_max_diff": param_diff,
                 "train_loss_diff": abs(float(loss) - float(ref_loss)),
                 "collectives": collectives(forward.as_text()),
@@ -97,26 +98,48 @@ def run_strategies(width: int, batch: int) -> list[dict[str, Any]]:
     return rows
 
 
-def gpt3_linear_memory(devices: int = 8) -> list[dict[str, Any]]:
-    """Per-device bytes of Linear(12288, 49152) on ``devices`` devices, from shapes only."""
+def gpt3_linear_memory(devices: int = 8, tokens: int = 2048) -> list[dict[str, Any]]:
+    """Per-device bytes of Linear(12288, 49152) on ``devices`` devices, from shapes only.
+
+    ``param_bytes_per_device`` comes from :func:`tinyjax.sharding.shard_shapes` on an
+    ``AbstractMesh`` (no devices needed). Where JAX has ``devices`` devices, XLA compiles the
+    layer for a ``(tokens, 12288)`` input, still without allocating it, and its own
+    ``memory_analysis()`` gives the argument bytes per device: params plus the input's shard.
+    """
     layer = tj.Linear(12288, 49152)
-    meshes = {
-        "replicated": (jax.sharding.AbstractMesh((devices,), ("data",)), "data"),
-        "column": (jax.sharding.AbstractMesh((devices,), ("model",)), "column"),
-        "row": (jax.sharding.AbstractMesh((devices,), ("model",)), "row"),
-        f"2-D (2 x {devices // 2}), megatron": (
-            jax.sharding.AbstractMesh((2, devices // 2), ("data", "model")),
-            "megatron",
-        ),
+    shapes = layer.param_shapes()
+    setups = {
+        "replicated": ((devices, 1), "data"),
+        "column": ((1, devices), "column"),
+        "row": ((1, devices), "row"),
+        f"2-D ({2} x {devices // 2}) megatron": ((2, devices // 2), "megatron"),
     }
-    return [
-        {
+    rows = []
+    for name, (mesh_shape, strategy) in setups.items():
+        abstract = jax.sharding.AbstractMesh(mesh_shape, ("data", "model"))
+        row: dict[str, Any] = {
             "strategy": name,
-            "param_bytes_per_device": tj.param_bytes(sharding.shard_shapes(layer, mesh, strategy)),  # type: ignore[arg-type]
-            "param_bytes_total": tj.param_bytes(layer.param_shapes()),
+            "mesh": f"{mesh_shape[0]} x {mesh_shape[1]}",
+            "param_bytes_per_device": tj.param_bytes(sharding.shard_shapes(layer, abstract, strategy)),  # type: ignore[arg-type]
+            "param_bytes_total": tj.param_bytes(shapes),
+            "input_bytes_per_device": None,
+            "xla_argument_bytes_per_device": None,
         }
-        for name, (mesh, strategy) in meshes.items()
-    ]
+        if jax.device_count() >= devices:
+            mesh = sharding.make_mesh(*mesh_shape)
+            placed = jax.tree_util.tree_map(
+                lambda leaf, where: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=where),
+                shapes,
+                sharding.param_shardings(layer, mesh, strategy),  # type: ignore[arg-type]
+            )
+            x = jax.ShapeDtypeStruct((tokens, 12288), jnp.float32, sharding=sharding.batch_sharding(mesh))
+            compiled = sharding.sharded_apply(layer, mesh, strategy).lower(placed, x).compile()  # type: ignore[arg-type]
+            memory = compiled.memory_analysis()
+            row["input_bytes_per_device"] = tokens // mesh_shape[0] * 12288 * 4
+            if memory is not None:
+                row["xla_argument_bytes_per_device"] = int(memory.argument_size_in_bytes)
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -134,7 +157,8 @@ def main() -> None:
         print(json.dumps({"devices": n, "platform": jax.devices()[0].platform, "mlp": rows, "gpt3_linear": memory}))
         return
 
-    print(f"{n} {jax.devices()[0].platform} device(s); MLP {width} -> {4 * width} -> {width}, batch {batch}\n")
+    print(f"{n} {jax.devices()[0].platform} device(s); MLP {width} -> {4 * width} -> {width}, batch {batch}")
+    print(f"single-device outputs y_1 up to {rows[0]['output_max_abs']:.2f} in magnitude\n")
     header = f"{'strategy':<10} {'mesh':<7} {'max|y - y_1|':>13} {'max|step - step_1|':>19} {'bytes/device':>13}"
     print(f"{header}  collectives")
     for row in rows:
@@ -144,9 +168,15 @@ def main() -> None:
             f"{row['train_params_max_diff']:>19.2e} {row['param_bytes_per_device']:>13,} ({share:.3f})  "
             f"{row['collectives']}"
         )
-    print("\nGPT-3's Linear(12288, 49152) on 8 devices, f32 params per device:")
+    print("\nGPT-3's Linear(12288, 49152) on 8 devices, f32 params per device (shapes only, nothing allocated):")
     for row in memory:
-        print(f"  {row['strategy']:<24} {row['param_bytes_per_device'] / 1e9:6.3f} GB")
+        line = f"  {row['strategy']:<22} {row['param_bytes_per_device'] / 1e9:6.3f} GB"
+        if row["xla_argument_bytes_per_device"] is not None:
+            line += (
+                f"   XLA memory_analysis: {row['xla_argument_bytes_per_device'] / 1e9:6.3f} GB of arguments"
+                f" = params + {row['input_bytes_per_device'] / 1e6:.1f} MB of the (2048, 12288) input"
+            )
+        print(line)
 
 
 if __name__ == "__main__":
