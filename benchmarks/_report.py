@@ -1,0 +1,151 @@
+"""Targets, markdown table and plot for ``peers.py`` results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+TINYJAX = "tinyjax.compile"
+REFERENCE = "jax.jit (hand-written)"
+NOT_PEERS = {TINYJAX, REFERENCE, "trivial jit (floor)", "peak matmul"}
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 4's targets, each with the measured figure and whether it is met."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, limit: float, met: bool | None) -> None:
+        out.append({"target": name, "value": value, "limit": limit, "met": met})
+
+    for batch, data in result["batches"].items():
+        rows = data["rows"]
+        t = rows.get(TINYJAX)
+        if t is None:
+            continue
+        r = t["ratio_to_jit"]
+        add(f"batch {batch}: tinyjax / hand-written jit <= 1.05", r, 1.05, None if r is None else r <= 1.05)
+        for label, row in rows.items():
+            if label in NOT_PEERS:
+                continue
+            v = row["tinyjax_over_this"]
+            add(f"batch {batch}: tinyjax / {label} < 1.0", v, 1.0, None if v is None else v < 1.0)
+        if batch == "4096" and "fraction_of_peak" in t:
+            v = t["fraction_of_peak"]
+            add("batch 4096: tinyjax >= 90% of measured f32 peak", v, 0.9, v >= 0.9)
+        if batch == "32" and "NumPy OOP" in rows:
+            v = rows["NumPy OOP"]["tinyjax_over_this"]
+            add("batch 32: tinyjax / NumPy <= 1.5", v, 1.5, None if v is None else v <= 1.5)
+        if batch == "1" and "trivial jit (floor)" in rows:
+            v = rows["trivial jit (floor)"]["tinyjax_over_this"]
+            add("batch 1: tinyjax / trivial-jit floor <= 2", v, 2.0, None if v is None else v <= 2.0)
+    return out
+
+
+def _fmt(v: float | None, digits: int = 2) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def write_markdown(result: dict[str, Any], path: Path) -> str:
+    """The table (us per call, ratio to hand-written jit), throughput, memory and targets."""
+    batches = list(result["batches"])
+    lines = [
+        f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores, "
+        f"load average at end {_fmt_load(result['machine'].get('load_average_at_end'))}; "
+        f"{result['machine']['date_utc']}; {result['rounds']} rounds; command: `{result['command']}`",
+        "",
+        "Microseconds per forward call (median over rounds) and, in brackets, the median of the per-round "
+        "ratios to hand-written `jax.jit` (lower is faster):",
+        "",
+        "| candidate | " + " | ".join(f"batch {b}" for b in batches) + " |",
+        "|---|" + "---:|" * len(batches),
+    ]
+    labels = list(result["candidates"])
+    for label in labels:
+        info = result["candidates"][label]
+        if not info.get("ok"):
+            lines.append(
+                f"| {label} | skipped: {info.get('skipped', info.get('error', '?'))[:60]} |" + " |" * (len(batches) - 1)
+            )
+            continue
+        cells = []
+        for b in batches:
+            row = result["batches"][b]["rows"].get(label)
+            if row is None:
+                cells.append("failed: " + str(result["batches"][b]["failed"].get(label, "?"))[:40])
+            else:
+                cells.append(f"{row['us']:.1f} ({_fmt(row['ratio_to_jit'])})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "Throughput, GFLOP/s (fraction of the peak product measured in the same rounds):", ""]
+    lines += ["| candidate | " + " | ".join(f"batch {b}" for b in batches) + " |", "|---|" + "---:|" * len(batches)]
+    for label in (TINYJAX, REFERENCE, "NumPy OOP", "PyTorch eager", "peak matmul"):
+        cells = []
+        for b in batches:
+            row = result["batches"][b]["rows"].get(label)
+            if row is None or "gflops" not in row:
+                cells.append("-")
+            elif "fraction_of_peak" in row:
+                cells.append(f"{row['gflops']:.1f} ({100 * row['fraction_of_peak']:.0f}%)")
+            else:
+                cells.append(f"{row['gflops']:.1f}")
+        if any(c != "-" for c in cells):
+            name = label if label != "peak matmul" else f"peak matmul ({_peak_size(result)}^3)"
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "XLA compiled memory (argument / output / temp bytes):", ""]
+    for label in (TINYJAX, REFERENCE):
+        cells = []
+        for b in batches:
+            mem = (result["batches"][b]["rows"].get(label) or {}).get("memory")
+            if mem:
+                cells.append(f"batch {b}: {mem['argument_bytes']} / {mem['output_bytes']} / {mem['temp_bytes']}")
+        if cells:
+            lines.append(f"- {label}: " + "; ".join(cells))
+    lines += ["", "Targets (issue 4):", "", "| target | measured | met |", "|---|---:|---|"]
+    for t in result["targets"]:
+        met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| {t['target']} | {_fmt(t['value'])} | {met} |")
+    text = "\n".join(lines) + "\n"
+    path.write_text(text)
+    return text
+
+
+def _fmt_load(load: Any) -> str:
+    return "?" if not load else "/".join(f"{v:.2f}" for v in load)
+
+
+def _peak_size(result: dict[str, Any]) -> Any:
+    for data in result["batches"].values():
+        row = data["rows"].get("peak matmul")
+        if row:
+            return row.get("size")
+    return "?"
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Ratio to hand-written jit per batch size, one line per candidate (log scale)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    batches = list(result["batches"])
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label in result["candidates"]:
+        if label == "peak matmul":
+            continue
+        ys = [(result["batches"][b]["rows"].get(label) or {}).get("ratio_to_jit") for b in batches]
+        if all(y is None for y in ys):
+            continue
+        style = "-o" if label == TINYJAX else "--."
+        ax.plot([int(b) for b in batches], [float("nan") if y is None else y for y in ys], style, label=label)
+    ax.axhline(1.0, color="gray", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("time / hand-written jax.jit (median of per-round ratios)")
+    ax.set_title(f"Seed MLP 784-128-64-10 f32, {result['machine']['cores']}-core CPU")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,122 @@
+"""One process per candidate, driven in turns over pipes.
+
+Each candidate runs in its own Python process, as its users would run it: its library's threads,
+its own XLA flags, and no other library's thread pool spinning beside it (OpenBLAS, OpenMP and
+XLA's Eigen pool in one process slow each other down by orders of magnitude on 2 cores). The
+driver asks one worker at a time to time itself, in rotating order, so only one computes at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+class Worker:
+    """A candidate's process: ``request({"cmd": ...}) -> dict``."""
+
+    def __init__(self, label: str, module: str, env: dict[str, str] | None = None) -> None:
+        self.label, self.module = label, module
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "_workers.py"), module],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.ready: dict[str, Any] | None = None
+
+    def wait_ready(self) -> dict[str, Any]:
+        if self.ready is None:
+            self.ready = self._read()
+        return self.ready
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            return {"error": (err.strip().splitlines() or ["worker died"])[-1]}
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self.request({"cmd": "quit"})
+            self.proc.wait(timeout=30)
+
+
+def _serve(module_name: str) -> None:
+    """The worker's loop: import the candidate, then answer build / time / memory requests."""
+    sys.path.insert(0, str(HERE))
+    import numpy as np
+    from _mlp import check_close, inputs, reference, weights
+
+    def reply(obj: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    try:
+        module = importlib.import_module(f"candidates.{module_name}")
+    except ImportError as error:
+        reply({"skipped": f"{type(error).__name__}: {error}"})
+        return
+    info: dict[str, Any] = {"ok": True, "xla_flags": os.environ.get("XLA_FLAGS", "")}
+    if "jax" in sys.modules:
+        import jax
+
+        info["jax"] = jax.__version__
+    reply(info)
+    layers = weights()
+    run: Any = None
+    for line in sys.stdin:
+        message = json.loads(line)
+        cmd = message["cmd"]
+        try:
+            if cmd == "quit":
+                return
+            if cmd == "build":
+                x = inputs(message["batch"])
+                run = module.build(layers, x)
+                out = run()
+                result: dict[str, Any] = {}
+                if message.get("check", True):
+                    result["max_abs_err"] = check_close(module_name, np.asarray(out), reference(layers, x))
+                start = time.perf_counter()
+                calls = 0
+                while time.perf_counter() - start < message["budget_s"] / 4 or calls < 2:
+                    run()
+                    calls += 1
+                per_call = (time.perf_counter() - start) / calls
+                result["calls"] = max(1, int(message["budget_s"] / per_call))
+                reply(result)
+            elif cmd == "time":
+                start = time.perf_counter()
+                for _ in range(message["calls"]):
+                    run()
+                reply({"s": (time.perf_counter() - start) / message["calls"]})
+            elif cmd == "memory":
+                memory = getattr(module, "memory", None)
+                reply(memory(layers, inputs(message["batch"])) if memory else {})
+        except Exception as error:  # reported to the driver, which marks the candidate failed
+            reply({"error": f"{type(error).__name__}: {error}"[:300]})
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])

@@ -1,0 +1,185 @@
+"""The seed MLP (784-128-64-10, float32) in tinyjax and every peer, timed side by side.
+
+    python benchmarks/peers.py [--quick] [--out benchmarks/results] [--only NAME ...]
+
+Same weights everywhere; every output is checked against a float64 NumPy reference before timing.
+Each candidate runs in its own process (see ``_workers.py``) and the candidates take turns, round
+after round, in rotating order; figures are medians over rounds, and ratios are medians of the
+per-round ratios (taken seconds apart), so other load on the machine weighs on all alike.
+Writes ``peers.json``, ``peers.md`` (the table and the targets) and ``peers.png`` to ``--out``.
+A peer whose library is not installed (``pip install -e .[bench]``) is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _mlp import BATCHES, flops
+from _report import plot, targets, write_markdown
+from _workers import Worker
+
+REFERENCE = "jax.jit (hand-written)"
+# label -> (candidate module, extra environment)
+CANDIDATES: dict[str, tuple[str, dict[str, str]]] = {
+    "tinyjax.compile": ("tinyjax_predictor", {}),
+    REFERENCE: ("jax_jit", {}),
+    "stax": ("stax", {}),
+    "Flax linen": ("flax_linen", {}),
+    "Flax NNX (nnx.jit)": ("flax_nnx", {}),
+    "Equinox (filter_jit)": ("equinox", {}),
+    "Haiku": ("haiku", {}),
+    "PyTorch eager": ("torch_eager", {}),
+    "NumPy OOP": ("numpy_oop", {}),
+    "trivial jit (floor)": ("trivial_jit", {}),
+    "peak matmul": ("peak_matmul", {}),
+}
+UNCHECKED = {"trivial jit (floor)", "peak matmul"}  # not the MLP: nothing to compare
+
+
+def measure(
+    candidates: dict[str, tuple[str, dict[str, str]]], batches: tuple[int, ...], rounds: int, budget_s: float
+) -> dict[str, Any]:
+    """Start every candidate's process, then time them in turns for each batch size."""
+    workers = {label: Worker(label, module, env) for label, (module, env) in candidates.items()}
+    result: dict[str, Any] = {"candidates": {}, "batches": {}}
+    try:
+        live = {}
+        for label, worker in workers.items():
+            ready = worker.wait_ready()
+            result["candidates"][label] = {"module": worker.module, **ready}
+            if ready.get("ok"):
+                live[label] = worker
+            print(f"{label}: {ready}", file=sys.stderr)
+        for batch in batches:
+            times: dict[str, list[float]] = {}
+            calls: dict[str, int] = {}
+            errors: dict[str, Any] = {}
+            for label, worker in live.items():
+                built = worker.request(
+                    {"cmd": "build", "batch": batch, "budget_s": budget_s, "check": label not in UNCHECKED}
+                )
+                if "error" in built:
+                    errors[label] = built["error"]
+                    print(f"{label} batch {batch}: {built['error']}", file=sys.stderr)
+                    continue
+                calls[label] = built["calls"]
+                times[label] = []
+                errors[label] = built.get("max_abs_err")
+            labels = list(times)
+            for r in range(rounds):
+                for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
+                    times[label].append(live[label].request({"cmd": "time", "calls": calls[label]})["s"])
+            memory = {label: live[label].request({"cmd": "memory", "batch": batch}) for label in labels}
+            result["batches"][str(batch)] = summarise(batch, times, errors, memory)
+            print(f"batch {batch} done", file=sys.stderr)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return result
+
+
+def summarise(
+    batch: int, times: dict[str, list[float]], errors: dict[str, Any], memory: dict[str, Any]
+) -> dict[str, Any]:
+    """Medians, and medians of per-round ratios against the reference, tinyjax and the peak."""
+
+    def ratio(a: str, b: str) -> float | None:
+        if a not in times or b not in times:
+            return None
+        return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
+
+    rows: dict[str, Any] = {}
+    for label, samples in times.items():
+        row: dict[str, Any] = {
+            "us": statistics.median(samples) * 1e6,
+            "us_min": min(samples) * 1e6,
+            "ratio_to_jit": ratio(label, REFERENCE),
+            "tinyjax_over_this": ratio("tinyjax.compile", label),
+            "max_abs_err": errors.get(label),
+            "memory": memory.get(label) or None,
+        }
+        if label not in UNCHECKED:
+            row["gflops"] = flops(batch) / statistics.median(samples) / 1e9
+            if "peak matmul" in times:
+                from candidates.peak_matmul import flops as peak_flops
+
+                # fraction of the peak, per round: (flops/t) / (peak_flops/t_peak)
+                row["fraction_of_peak"] = statistics.median(
+                    (flops(batch) / t) / (peak_flops() / p) for t, p in zip(samples, times["peak matmul"], strict=True)
+                )
+        rows[label] = row
+    if "peak matmul" in times:
+        from candidates.peak_matmul import SIZE
+        from candidates.peak_matmul import flops as peak_flops
+
+        rows["peak matmul"]["gflops"] = peak_flops() / statistics.median(times["peak matmul"]) / 1e9
+        rows["peak matmul"]["size"] = SIZE
+    skipped = {label: error for label, error in errors.items() if label not in times}
+    return {"rows": rows, "failed": skipped}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller peak product (< 3 minutes)")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--only", nargs="*", help="labels of candidates to run (default: all)")
+    parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
+    parser.add_argument("--rounds", type=int, help="rounds of turns per batch size (default 9 quick, 25 full)")
+    args = parser.parse_args()
+    rounds = args.rounds or (9 if args.quick else 25)
+    budget_s = 0.01 if args.quick else 0.03
+    candidates = {k: v for k, v in CANDIDATES.items() if not args.only or k in args.only}
+    if not args.quick:
+        for label in ("peak matmul",):
+            if label in candidates:
+                module, env = candidates[label]
+                candidates[label] = (module, {**env, "TINYJAX_BENCH_PEAK_SIZE": "4096"})
+    started = time.time()
+    result = measure(candidates, tuple(args.batches), rounds, budget_s)
+    result["machine"] = machine()
+    result["command"] = " ".join(["python", "benchmarks/peers.py", *sys.argv[1:]])
+    result["rounds"] = rounds
+    result["seconds"] = round(time.time() - started, 1)
+    result["targets"] = targets(result)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "peers.json").write_text(json.dumps(result, indent=1))
+    text = write_markdown(result, out / "peers.md")
+    plot(result, out / "peers.png")
+    print(text)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    import os
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_end": load,
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+if __name__ == "__main__":
+    main()
