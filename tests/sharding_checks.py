@@ -99,7 +99,10 @@ def measure(model: tj.Layer, mesh_shape: tuple[int, int], strategy: Any, referen
     output = forward(*placed[:2])
     new_params, loss = step(*placed)
     exact = place(reference["exact_params"], reference["exact_x"], reference["exact_y"])
+    built_in_place = sharding.init_sharded(model, jax.random.key(0), mesh, strategy)
     return {
+        "init_sharded_equal": exactly_equal(built_in_place, params),
+        "init_sharded_weights": [shards(w) for w in weights_of(built_in_place)],
         "forward_max_diff": max_diff(output, reference["output"]),
         "forward_exact": exactly_equal(forward(*exact[:2]), reference["exact_output"]),
         "output_shards": shards(output),

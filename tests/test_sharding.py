@@ -224,6 +224,8 @@ SHARD_SHAPES = {
 def test_each_device_holds_its_share_of_each_weight(measured, model, setup):
     weights = measured[f"{model}/{setup}"]["weights"]
     assert [w["shapes"] for w in weights] == SHARD_SHAPES[model, setup]
+    assert measured[f"{model}/{setup}"]["init_sharded_weights"] == weights
+    assert measured[f"{model}/{setup}"]["init_sharded_equal"], "init_sharded gave other values than init"
     for weight in weights:
         assert weight["count"] == weight["devices"] == 8
         assert weight["tiles_whole"], "the shards do not put the weight back together"

@@ -9,7 +9,7 @@ This package only decides the specs, from the Layer's description and its params
 
     model = tj.Sequential(tj.Linear(512, 2048), tj.GELU(), tj.Linear(2048, 512))
     mesh = sharding.make_mesh(data=2, model=4)                 # 8 devices, axes ("data", "model")
-    params = sharding.shard_params(model, model.init(key), mesh, "megatron")
+    params = sharding.init_sharded(model, key, mesh, "megatron")      # each device builds its shards
     x = sharding.shard_batch(x, mesh)                          # (B, 512), B split over "data"
     y = sharding.sharded_apply(model, mesh, "megatron")(params, x)
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from tinyjax.sharding.placement import (
     batch_sharding,
+    init_sharded,
     make_mesh,
     param_shardings,
     shard_batch,
@@ -35,6 +36,7 @@ __all__ = [
     "STRATEGIES",
     "Strategy",
     "batch_sharding",
+    "init_sharded",
     "make_mesh",
     "param_shardings",
     "param_specs",

@@ -22,6 +22,7 @@ from tinyjax.sharding.rules import Strategy, param_specs
 
 __all__ = [
     "batch_sharding",
+    "init_sharded",
     "make_mesh",
     "param_shardings",
     "shard_batch",
@@ -89,6 +90,25 @@ def shard_params(
     """``params`` placed on ``mesh`` by ``strategy``: each device receives only its own shards."""
     shardings = param_shardings(layer, mesh, strategy, overrides=overrides, params=params, model_axis=model_axis)
     return jax.device_put(params, shardings)
+
+
+def init_sharded(
+    layer: Layer,
+    key: jax.Array,
+    mesh: Mesh,
+    strategy: Strategy = "megatron",
+    *,
+    overrides: Mapping[str, PartitionSpec] | None = None,
+    model_axis: str = "model",
+) -> Params:
+    """``layer.init(key)`` computed straight into its shards: no device ever holds a whole split weight.
+
+    The same values as ``shard_params(layer, layer.init(key), mesh, strategy)`` (the same key gives
+    the same params), but ``jax.jit(init, out_shardings=...)`` lets each device build only its part,
+    which is what a layer too big for one device needs, and what every process runs on several hosts.
+    """
+    shardings = param_shardings(layer, mesh, strategy, overrides=overrides, model_axis=model_axis)
+    return jax.jit(layer.init, out_shardings=shardings)(key)
 
 
 def batch_sharding(mesh: Mesh, axis: str | None = "data") -> NamedSharding:
