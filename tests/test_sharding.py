@@ -251,6 +251,12 @@ def test_megatron_mlp_block_needs_exactly_one_all_reduce(measured, model, setup)
     assert counts == {"all-reduce": 1, "all-gather": 0, "reduce-scatter": 0, "all-to-all": 0, "collective-permute": 0}
 
 
+def test_a_mesh_with_explicit_axes_works_too(measured):
+    result = measured["explicit_mesh"]
+    assert result["axis_types"] == ["Explicit", "Explicit"]
+    assert result["forward_max_diff"] <= 2e-6
+
+
 def test_example_figures_on_8_devices(measured):
     rows = {row["strategy"]: row for row in measured["example"]["mlp"]}
     assert list(rows) == ["data", "column", "row", "megatron", "2-D"]

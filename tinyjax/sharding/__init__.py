@@ -21,6 +21,7 @@ changes any parameter's spec by name.
 from __future__ import annotations
 
 from tinyjax.sharding.placement import (
+    auto_axes,
     batch_sharding,
     init_sharded,
     make_mesh,
@@ -35,6 +36,7 @@ from tinyjax.sharding.steps import sgd_step, sharded_apply, sharded_train_step
 __all__ = [
     "STRATEGIES",
     "Strategy",
+    "auto_axes",
     "batch_sharding",
     "init_sharded",
     "make_mesh",

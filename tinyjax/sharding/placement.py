@@ -21,6 +21,7 @@ from tinyjax.params import _sort_key
 from tinyjax.sharding.rules import Strategy, param_specs
 
 __all__ = [
+    "auto_axes",
     "batch_sharding",
     "init_sharded",
     "make_mesh",
@@ -31,6 +32,19 @@ __all__ = [
 ]
 
 AnyMesh = Mesh | AbstractMesh
+
+
+def auto_axes(mesh: Mesh) -> Mesh:
+    """``mesh`` with every axis ``AxisType.Auto`` (the same devices and names).
+
+    ``jax.make_mesh`` gives ``Explicit`` axes by default, under which a matmul whose contracted
+    dimension is split (a row-parallel Linear) must name its output sharding in the layer's own
+    code. tinyjax keeps sharding out of the layers, so it places everything on ``Auto`` axes and
+    lets the partitioner choose where the all-reduce goes.
+    """
+    if not isinstance(mesh, Mesh) or mesh.are_all_axes_auto:
+        return mesh
+    return Mesh(mesh.devices, mesh.axis_names, axis_types=(AxisType.Auto,) * len(mesh.axis_names))
 
 
 def make_mesh(data: int = 1, model: int = 1, *, devices: Any = None) -> Mesh:
@@ -66,6 +80,8 @@ def param_shardings(
 ) -> Params:
     """A pytree of ``NamedSharding`` shaped like ``layer``'s params, checked against ``mesh``.
 
+    The shardings are on ``mesh`` with its axes made ``Auto`` (see :func:`auto_axes`).
+
     Arguments as in :func:`~tinyjax.sharding.param_specs`. Raises :class:`~tinyjax.ConfigError`
     when a spec names an axis the mesh lacks or splits a dimension the axis size does not divide.
     """
@@ -73,6 +89,7 @@ def param_shardings(
         params = layer.param_shapes()
     specs = param_specs(layer, strategy, overrides=overrides, params=params, model_axis=model_axis)
     _check_specs(specs, params, mesh)
+    mesh = auto_axes(mesh)
     return jax.tree_util.tree_map(
         lambda spec: NamedSharding(mesh, spec), specs, is_leaf=lambda s: isinstance(s, PartitionSpec)
     )
@@ -116,6 +133,7 @@ def batch_sharding(mesh: Mesh, axis: str | None = "data") -> NamedSharding:
 
     ``axis=None``, or an axis the mesh lacks, replicates the batch on every device.
     """
+    mesh = auto_axes(mesh)
     if axis is None or axis not in mesh.axis_names:
         return NamedSharding(mesh, PartitionSpec())
     return NamedSharding(mesh, PartitionSpec(axis))

@@ -103,7 +103,7 @@ def sharded_train_step(
     """
     shardings = param_shardings(layer, mesh, strategy, overrides=overrides, model_axis=model_axis)
     batch = batch_sharding(mesh, batch_axis)
-    replicated = NamedSharding(mesh, PartitionSpec())
+    replicated = NamedSharding(batch.mesh, PartitionSpec())
     step = _split_input_features(layer, sgd_step(layer, loss, learning_rate), shardings, batch)
     return jax.jit(
         step,
