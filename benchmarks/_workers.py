@@ -107,10 +107,11 @@ def _serve(module_name: str) -> None:
                 result["calls"] = max(1, int(message["budget_s"] / per_call))
                 reply(result)
             elif cmd == "time":
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 for _ in range(message["calls"]):
                     run()
-                reply({"s": (time.perf_counter() - start) / message["calls"]})
+                n = message["calls"]
+                reply({"s": (time.perf_counter() - start) / n, "cpu_s": (time.process_time() - cpu_start) / n})
             elif cmd == "memory":
                 memory = getattr(module, "memory", None)
                 reply(memory(layers, inputs(message["batch"])) if memory else {})

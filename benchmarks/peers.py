@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import statistics
 import sys
 import time
@@ -60,7 +61,8 @@ def measure(
                 live[label] = worker
             print(f"{label}: {ready}", file=sys.stderr)
         for batch in batches:
-            times: dict[str, list[float]] = {}
+            times: dict[str, list[float]] = {}  # wall-clock seconds per call, one entry per round
+            cpu: dict[str, list[float]] = {}  # CPU seconds (all the process's threads) per call
             calls: dict[str, int] = {}
             errors: dict[str, Any] = {}
             for label, worker in live.items():
@@ -72,14 +74,20 @@ def measure(
                     print(f"{label} batch {batch}: {built['error']}", file=sys.stderr)
                     continue
                 calls[label] = built["calls"]
-                times[label] = []
+                times[label], cpu[label] = [], []
                 errors[label] = built.get("max_abs_err")
             labels = list(times)
-            for r in range(rounds):
-                for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
-                    times[label].append(live[label].request({"cmd": "time", "calls": calls[label]})["s"])
+            order = random.Random(batch)
+            for _ in range(rounds):
+                # a fresh random order each round: no candidate always follows the same one (whose
+                # threads may still be spinning down) or always runs first
+                order.shuffle(labels)
+                for label in labels:
+                    timed = live[label].request({"cmd": "time", "calls": calls[label]})
+                    times[label].append(timed["s"])
+                    cpu[label].append(timed["cpu_s"])
             memory = {label: live[label].request({"cmd": "memory", "batch": batch}) for label in labels}
-            result["batches"][str(batch)] = summarise(batch, times, errors, memory)
+            result["batches"][str(batch)] = summarise(batch, times, cpu, errors, memory)
             print(f"batch {batch} done", file=sys.stderr)
     finally:
         for worker in workers.values():
@@ -88,7 +96,11 @@ def measure(
 
 
 def summarise(
-    batch: int, times: dict[str, list[float]], errors: dict[str, Any], memory: dict[str, Any]
+    batch: int,
+    times: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    errors: dict[str, Any],
+    memory: dict[str, Any],
 ) -> dict[str, Any]:
     """Medians, and medians of per-round ratios against the reference, tinyjax and the peak."""
 
@@ -102,6 +114,10 @@ def summarise(
         row: dict[str, Any] = {
             "us": statistics.median(samples) * 1e6,
             "us_min": min(samples) * 1e6,
+            "cpu_us": statistics.median(cpu[label]) * 1e6,
+            "cpu_ratio_to_jit": statistics.median(a / b for a, b in zip(cpu[label], cpu[REFERENCE], strict=True))
+            if REFERENCE in cpu
+            else None,
             "ratio_to_jit": ratio(label, REFERENCE),
             "tinyjax_over_this": ratio("tinyjax.compile", label),
             "max_abs_err": errors.get(label),
