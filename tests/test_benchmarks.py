@@ -14,8 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 
-from _mlp import check_close, flops, inputs, reference, weights  # noqa: E402
-from _report import targets  # noqa: E402
+from _mlp import check_close, flops, inputs, reference, weights
+from _report import targets
 
 
 @pytest.mark.parametrize("module", ["jax_jit", "tinyjax_predictor", "stax", "numpy_oop"])

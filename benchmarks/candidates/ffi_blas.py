@@ -9,7 +9,7 @@ from typing import Any
 import jax.numpy as jnp
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "ffi_blas"))
-from dense import mlp  # noqa: E402
+from dense import mlp
 
 
 def build(layers: Any, x: Any) -> Any:
