@@ -50,6 +50,7 @@ def test_round_trip_keeps_every_array_bit_identical():
     assert [type(m).__name__ for m in model] == ["Linear", "GELU", "Dropout", "Linear", "Softmax"]
     assert model[2].p == 0.3 and model[4].dim == -1
     back_layer, back_params = model.to_functional()
+    assert back_layer is functional  # the same Layer (memoised factories): same config, same programs
     chex.assert_trees_all_equal(back_params, params)
     for a, b in zip(jax.tree_util.tree_leaves(back_params), jax.tree_util.tree_leaves(params), strict=True):
         assert a is b  # the very same arrays: no copy either way
@@ -121,3 +122,24 @@ def test_oop_errors_are_the_cores():
         oop.Linear(10, 5).forward(np.ones((3, 7), np.float32))
     with pytest.raises(tj.ConfigError):
         oop.Linear(0, 5)
+
+
+def test_round_trip_keeps_the_linear_configuration():
+    functional = tj.Linear(4, 3, dtype=jnp.bfloat16, weight_init=tj.initializers.zeros)
+    params = functional.init(jax.random.key(0))
+    module = oop.from_functional(functional, params)
+    layer, back = module.to_functional()
+    assert layer is functional and layer.config["dtype"] == jnp.bfloat16
+    assert back["weight"] is params["weight"] and module.weight.dtype == jnp.bfloat16
+
+
+def test_from_functional_rejects_a_missing_or_extra_bias():
+    weight = jnp.ones((3, 2))
+    with pytest.raises(tj.ParamsError, match=r"Linear\(3 -> 2\).*'bias', 'weight'.*\['weight'\]"):
+        oop.from_functional(tj.Linear(3, 2), {"weight": weight})
+    with pytest.raises(tj.ParamsError, match=r"\['bias', 'weight'\]"):
+        oop.from_functional(tj.Linear(3, 2, bias=False), {"weight": weight, "bias": jnp.zeros(2)})
+
+
+def test_empty_sequential_repr():
+    assert repr(oop.Sequential()) == "Sequential()" and len(oop.Sequential([])) == 0

@@ -73,3 +73,13 @@ def test_shape_ops_and_reductions():
 def test_repr_is_readable():
     text = repr(Tensor([[1.0, 2.0], [3.0, 4.0]]))
     assert text.startswith("Tensor([[1., 2.],") and "shape=(2, 2)" in text and "dtype=float32" in text
+
+
+@pytest.mark.parametrize("dtype", [np.float16, jnp.bfloat16])
+def test_python_scalars_keep_the_tensor_dtype(dtype):
+    # NumPy (and PyTorch) keep float16 * 1.5 in float16; a Python scalar must not promote the Tensor
+    assert (np.ones(3, np.float16) * 1.5).dtype == np.float16
+    t = Tensor(jnp.ones(3, dtype))
+    for result in (t * 1.5, 1.5 * t, t + 2, 2 - t, t / 3.0, 1.0 / t):
+        assert result.dtype == np.dtype(dtype), result
+    np.testing.assert_array_equal((t * 1.5).numpy().astype(np.float32), np.full(3, 1.5, np.float32))

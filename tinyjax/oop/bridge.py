@@ -25,7 +25,10 @@ def from_functional(layer: Layer, params: Params) -> modules.Module:
         got = tuple(getattr(params.get("weight"), "shape", ())) if isinstance(params, dict) else type(params).__name__
         if got != expected:
             raise ParamsError(layer.name, expected, got, what="params['weight']")
-        return modules.Linear.from_params(params)
+        names = ["bias", "weight"] if layer.config.get("bias", True) else ["weight"]
+        if sorted(params) != names:
+            raise ParamsError(layer.name, f"a dict with {names}", sorted(params), what="params")
+        return modules.Linear.from_params(params, layer)
     if layer.kind in _ACTIVATIONS:
         return _ACTIVATIONS[layer.kind]()
     if layer.kind == "GELU":

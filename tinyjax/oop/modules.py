@@ -70,11 +70,17 @@ class Linear(Module):
         self.bias: Tensor | None = Tensor(params["bias"]) if bias else None
 
     @classmethod
-    def from_params(cls, params: dict[str, jax.Array]) -> Linear:
-        """A Linear holding exactly these arrays (no initialisation, no copy)."""
+    def from_params(cls, params: dict[str, jax.Array], layer: Layer | None = None) -> Linear:
+        """A Linear holding exactly these arrays (no initialisation, no copy).
+
+        ``layer``: the functional Linear they belong to, kept as it is (its dtype and initializers
+        included); by default a plain ``tinyjax.Linear`` of the weight's shape.
+        """
         weight = params["weight"]
         module = cls.__new__(cls)
-        module.layer = tj.Linear(int(weight.shape[0]), int(weight.shape[1]), bias="bias" in params)
+        if layer is None:
+            layer = tj.Linear(int(weight.shape[0]), int(weight.shape[1]), bias="bias" in params)
+        module.layer = layer
         module.in_features, module.out_features = module.layer.in_features, module.layer.out_features
         module.weight = Tensor(weight)
         module.bias = Tensor(params["bias"]) if "bias" in params else None

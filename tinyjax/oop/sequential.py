@@ -75,5 +75,7 @@ class Sequential(Module):
         return iter(self.layers)
 
     def __repr__(self) -> str:
+        if not self.layers:
+            return "Sequential()"
         lines = [f"  ({i}): " + repr(layer).replace("\n", "\n  ") for i, layer in enumerate(self.layers)]
         return "Sequential(\n" + "\n".join(lines) + "\n)"

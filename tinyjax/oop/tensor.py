@@ -28,6 +28,14 @@ def as_array(value: Any) -> jax.Array:
     return jnp.asarray(array)
 
 
+def _operand(value: Any) -> Any:
+    """An arithmetic operand: Python scalars stay Python scalars, so that, as in NumPy and PyTorch,
+    ``Tensor(bf16) * 1.5`` stays bfloat16 (JAX treats them as weakly typed); anything else as an array."""
+    if type(value) in (bool, int, float, complex):
+        return value
+    return as_array(value)
+
+
 class Tensor:
     """An n-dimensional array: ``Tensor(np.random.randn(32, 784))``.
 
@@ -96,28 +104,28 @@ class Tensor:
         return Tensor(other).matmul(self)
 
     def __add__(self, other: Any) -> Tensor:
-        return Tensor(self.data + as_array(other))
+        return Tensor(self.data + _operand(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return Tensor(as_array(other) + self.data)
+        return Tensor(_operand(other) + self.data)
 
     def __sub__(self, other: Any) -> Tensor:
-        return Tensor(self.data - as_array(other))
+        return Tensor(self.data - _operand(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return Tensor(as_array(other) - self.data)
+        return Tensor(_operand(other) - self.data)
 
     def __mul__(self, other: Any) -> Tensor:
-        return Tensor(self.data * as_array(other))
+        return Tensor(self.data * _operand(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return Tensor(as_array(other) * self.data)
+        return Tensor(_operand(other) * self.data)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return Tensor(self.data / as_array(other))
+        return Tensor(self.data / _operand(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return Tensor(as_array(other) / self.data)
+        return Tensor(_operand(other) / self.data)
 
     def __neg__(self) -> Tensor:
         return Tensor(-self.data)
