@@ -11,8 +11,16 @@ A layer is a pair of pure functions, ``init(key) -> params`` and ``apply(params,
 
 from __future__ import annotations
 
-from tinyjax import initializers, linear, sharding
-from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError, ShapeError
+from tinyjax import initializers, interop, linear, losses, sharding
+from tinyjax._errors import (
+    ConfigError,
+    DTypeError,
+    KeyArgumentError,
+    ParamsError,
+    ShapeError,
+    WeightsFileError,
+    WeightsMismatchError,
+)
 from tinyjax.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinyjax.dropout import Dropout
 from tinyjax.exporting import export, load_exported
@@ -22,6 +30,7 @@ from tinyjax.params import count_params, named_parameters, param_bytes, paramete
 from tinyjax.predictor import Predictor, compile
 from tinyjax.repeat import Repeat
 from tinyjax.sequential import Sequential
+from tinyjax.serialization import load, save
 from tinyjax.summary import Summary, summary
 
 __version__ = "0.1.0"
@@ -45,17 +54,23 @@ __all__ = [
     "Softmax",
     "Summary",
     "Tanh",
+    "WeightsFileError",
+    "WeightsMismatchError",
     "__version__",
     "as_layer",
     "compile",
     "count_params",
     "export",
     "initializers",
+    "interop",
     "linear",
+    "load",
     "load_exported",
+    "losses",
     "named_parameters",
     "param_bytes",
     "parameters",
+    "save",
     "sharding",
     "summary",
 ]

@@ -64,3 +64,21 @@ def _fmt(shape: Any) -> str:
         inner = ", ".join("..." if d is Ellipsis else str(d) for d in shape)
         return f"({inner},)" if len(shape) == 1 else f"({inner})"
     return str(shape)
+
+
+class WeightsFileError(ValueError):
+    """A weights file that cannot be read: truncated, corrupted, or not a safetensors file at all."""
+
+
+class WeightsMismatchError(ValueError):
+    """Saved weights that do not fit the model they are loaded into.
+
+    Attributes:
+      differences: one line per tensor that differs (missing, unexpected, wrong shape, wrong dtype),
+        each naming the tensor and what was expected and found.
+    """
+
+    def __init__(self, source: str, target: str, differences: list[str]):
+        self.differences = differences
+        lines = "\n  ".join(differences)
+        super().__init__(f"{source} does not fit {target}: {len(differences)} difference(s)\n  {lines}")
