@@ -40,8 +40,13 @@ def setups(n: int) -> dict[str, tuple[tuple[int, int], str]]:
     return table
 
 
+def collective_counts(hlo: str) -> dict[str, int]:
+    """How many of each collective op the compiled HLO text holds (async ``-start`` forms included)."""
+    return {op: len(re.findall(rf"\b{op}(?:-start)?\(", hlo)) for op in COLLECTIVES}
+
+
 def collectives(hlo: str) -> str:
-    counts = {op: len(re.findall(rf"\b{op}(?:-start)?\(", hlo)) for op in COLLECTIVES}
+    counts = collective_counts(hlo)
     return ", ".join(f"{count} {op}" for op, count in counts.items() if count) or "none"
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ CASES = {
     "mlp": tuple(SETUPS),
     "repeat": ("megatron",),
 }
-COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "collective-permute")
 
 
 def models() -> dict[str, tuple[tj.Layer, float]]:
@@ -50,10 +48,6 @@ def models() -> dict[str, tuple[tj.Layer, float]]:
 def integer_valued(params: Any, scale: float) -> Any:
     """Params rounded to small integers: sums of their products are exact in any order."""
     return jax.tree_util.tree_map(lambda p: jnp.round(p * scale), params)
-
-
-def collectives(hlo: str) -> dict[str, int]:
-    return {op: len(re.findall(rf"\b{op}(?:-start)?\(", hlo)) for op in COLLECTIVES}
 
 
 def shards(array: jax.Array) -> dict[str, Any]:
@@ -79,10 +73,6 @@ def exactly_equal(a: Any, b: Any) -> bool:
     return all(jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda u, v: bool(jnp.array_equal(u, v)), a, b)))
 
 
-def mse(predictions: jax.Array, targets: jax.Array) -> jax.Array:
-    return jnp.mean((predictions - targets) ** 2)
-
-
 def measure(model: tj.Layer, mesh_shape: tuple[int, int], strategy: Any, reference: dict[str, Any]) -> dict[str, Any]:
     mesh = sharding.make_mesh(*mesh_shape)
     params, x, y = reference["params"], reference["x"], reference["y"]
@@ -92,7 +82,9 @@ def measure(model: tj.Layer, mesh_shape: tuple[int, int], strategy: Any, referen
 
     # Compiled once each; the compiled programs are what run and what the HLO is read from.
     forward = sharding.sharded_apply(model, mesh, strategy).lower(*place(params, x)).compile()
-    step = sharding.sharded_train_step(model, mse, mesh, strategy, learning_rate=0.1).lower(*place(params, x, y))
+    step = sharding.sharded_train_step(model, EXAMPLE.mse, mesh, strategy, learning_rate=0.1).lower(
+        *place(params, x, y)
+    )
     step = step.compile()
 
     placed = place(params, x, y)
@@ -107,7 +99,7 @@ def measure(model: tj.Layer, mesh_shape: tuple[int, int], strategy: Any, referen
         "forward_exact": exactly_equal(forward(*exact[:2]), reference["exact_output"]),
         "output_shards": shards(output),
         "weights": [shards(w) for w in weights_of(placed[0])],
-        "forward_collectives": collectives(forward.as_text()),
+        "forward_collectives": EXAMPLE.collective_counts(forward.as_text()),
         "train_params_max_diff": max_diff(new_params, reference["step"][0]),
         "train_loss_diff": abs(float(loss) - float(reference["step"][1])),
         "train_exact": exactly_equal(step(*exact), reference["exact_step"]),
@@ -125,7 +117,7 @@ def single_device_run(model: tj.Layer, scale: float) -> dict[str, Any]:
     params = model.init(jax.random.key(0))
     x = jax.random.normal(jax.random.key(1), (32, 16))
     y = jax.random.normal(jax.random.key(2), (32, model.out_features or 0))
-    forward, step = jax.jit(model.raw_apply), jax.jit(sharding.sgd_step(model, mse, 0.1))
+    forward, step = jax.jit(model.raw_apply), jax.jit(sharding.sgd_step(model, EXAMPLE.mse, 0.1))
     exact_params, exact_x, exact_y = integer_valued(params, scale), jnp.round(x * 2), jnp.round(y)
     return {
         "params": params,
@@ -165,6 +157,9 @@ def load_example() -> Any:
     return module
 
 
+EXAMPLE = load_example()
+
+
 def main() -> None:
     results: dict[str, Any] = {"device_count": jax.device_count(), "platform": jax.devices()[0].platform}
     for model_name, (model, scale) in models().items():
@@ -173,8 +168,7 @@ def main() -> None:
             mesh_shape, strategy = SETUPS[setup]
             results[f"{model_name}/{setup}"] = measure(model, mesh_shape, strategy, reference)
     results["explicit_mesh"] = explicit_mesh_run()
-    example = load_example()
-    results["example_gpt3_linear"] = example.gpt3_linear_memory()
+    results["example_gpt3_linear"] = EXAMPLE.gpt3_linear_memory()
     json.dump(results, sys.stdout)
 
 
