@@ -60,10 +60,6 @@ def bytes_on_device(params: Any, device: Any) -> int:
     )
 
 
-def mse(predictions: jax.Array, targets: jax.Array) -> jax.Array:
-    return jnp.mean((predictions - targets) ** 2)
-
-
 def run_strategies(width: int, batch: int) -> list[dict[str, Any]]:
     n = jax.device_count()
     model = tj.Sequential(tj.Linear(width, 4 * width), tj.GELU(), tj.Linear(4 * width, width))
@@ -71,7 +67,7 @@ def run_strategies(width: int, batch: int) -> list[dict[str, Any]]:
     x = jax.random.normal(jax.random.key(1), (batch, width))
     y = jax.random.normal(jax.random.key(2), (batch, width))
     reference = jax.jit(model.raw_apply)(params, x)
-    ref_params, ref_loss = jax.jit(sharding.sgd_step(model, mse, 0.01))(params, x, y)
+    ref_params, ref_loss = jax.jit(sharding.sgd_step(model, tj.losses.mse, 0.01))(params, x, y)
 
     rows = []
     for name, (mesh_shape, strategy) in setups(n).items():
@@ -80,7 +76,7 @@ def run_strategies(width: int, batch: int) -> list[dict[str, Any]]:
         placed_x, placed_y = sharding.shard_batch(x, mesh), sharding.shard_batch(y, mesh)
         # Compile once; the compiled program runs and its HLO shows the communication.
         forward = sharding.sharded_apply(model, mesh, strategy).lower(placed, placed_x).compile()  # type: ignore[arg-type]
-        step = sharding.sharded_train_step(model, mse, mesh, strategy, learning_rate=0.01)  # type: ignore[arg-type]
+        step = sharding.sharded_train_step(model, tj.losses.mse, mesh, strategy, learning_rate=0.01)  # type: ignore[arg-type]
         output = forward(placed, placed_x)
         new_params, loss = step(placed, placed_x, placed_y)
         param_diff = max(

@@ -82,7 +82,7 @@ def measure(model: tj.Layer, mesh_shape: tuple[int, int], strategy: Any, referen
 
     # Compiled once each; the compiled programs are what run and what the HLO is read from.
     forward = sharding.sharded_apply(model, mesh, strategy).lower(*place(params, x)).compile()
-    step = sharding.sharded_train_step(model, EXAMPLE.mse, mesh, strategy, learning_rate=0.1).lower(
+    step = sharding.sharded_train_step(model, tj.losses.mse, mesh, strategy, learning_rate=0.1).lower(
         *place(params, x, y)
     )
     step = step.compile()
@@ -117,7 +117,7 @@ def single_device_run(model: tj.Layer, scale: float) -> dict[str, Any]:
     params = model.init(jax.random.key(0))
     x = jax.random.normal(jax.random.key(1), (32, 16))
     y = jax.random.normal(jax.random.key(2), (32, model.out_features or 0))
-    forward, step = jax.jit(model.raw_apply), jax.jit(sharding.sgd_step(model, EXAMPLE.mse, 0.1))
+    forward, step = jax.jit(model.raw_apply), jax.jit(sharding.sgd_step(model, tj.losses.mse, 0.1))
     exact_params, exact_x, exact_y = integer_valued(params, scale), jnp.round(x * 2), jnp.round(y)
     return {
         "params": params,
