@@ -32,9 +32,10 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         if batch == "4096" and "fraction_of_peak" in t:
             v = t["fraction_of_peak"]
             add("batch 4096: tinyjax >= 90% of measured f32 peak", v, 0.9, v >= 0.9)
-        if batch == "32" and "NumPy OOP" in rows:
-            v = rows["NumPy OOP"]["tinyjax_over_this"]
-            add("batch 32: tinyjax / NumPy <= 1.5", v, 1.5, None if v is None else v <= 1.5)
+        numpys = [rows[k]["tinyjax_over_this"] for k in ("NumPy OOP", "NumPy OOP (1 thread)") if k in rows]
+        if batch == "32" and numpys and None not in numpys:
+            v = max(numpys)  # against the faster NumPy setting
+            add("batch 32: tinyjax / NumPy (faster setting) <= 1.5", v, 1.5, v <= 1.5)
         if batch == "1" and "trivial jit (floor)" in rows:
             v = rows["trivial jit (floor)"]["tinyjax_over_this"]
             add("batch 1: tinyjax / trivial-jit floor <= 2", v, 2.0, None if v is None else v <= 2.0)
@@ -77,7 +78,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Throughput, GFLOP/s (fraction of the peak product measured in the same rounds):", ""]
     lines += ["| candidate | " + " | ".join(f"batch {b}" for b in batches) + " |", "|---|" + "---:|" * len(batches)]
-    for label in (TINYJAX, REFERENCE, "NumPy OOP", "PyTorch eager", "peak matmul"):
+    for label in (TINYJAX, REFERENCE, "NumPy OOP", "NumPy OOP (1 thread)", "PyTorch eager", "peak matmul"):
         cells = []
         for b in batches:
             row = result["batches"][b]["rows"].get(label)
