@@ -74,6 +74,22 @@ def numpy_mlp_from(params: tuple) -> NumpySequential:
     return model
 
 
+def oop_mlp(key: jax.Array) -> oop.Sequential:
+    """The seed MLP built through tinyjax.oop's constructors, one Linear at a time.
+
+    The keys are split as ``tinyjax.Sequential.init`` splits them (one per layer), so the weights
+    equal ``functional.init(key)`` bit for bit.
+    """
+    keys = jax.random.split(key, 5)
+    return oop.Sequential(
+        oop.Linear(784, 128, key=keys[0]),
+        oop.ReLU(),
+        oop.Linear(128, 64, key=keys[2]),
+        oop.ReLU(),
+        oop.Linear(64, 10, key=keys[4]),
+    )
+
+
 # --- measuring --------------------------------------------------------------------------------
 def interleaved_medians(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median seconds per call of each candidate, calls interleaved round-robin, after one warm-up."""
@@ -133,13 +149,19 @@ def main() -> None:
     x32 = jnp.asarray(x)
 
     def oop_ensemble_init() -> list:  # returns the arrays, so that the timer waits for them
-        members = [oop.from_functional(functional, functional.init(k)) for k in keys]
+        members = [oop_mlp(k) for k in keys]
         return [tensor.data for member in members for tensor in member.parameters()]
 
     ensemble_init = jax.jit(jax.vmap(functional.init))
     ensemble_apply = jax.jit(jax.vmap(functional.apply, in_axes=(0, None)))
     stacked = ensemble_init(keys)
-    members = [oop.from_functional(functional, functional.init(k)) for k in keys]
+    members = [oop_mlp(k) for k in keys]
+    # built the OOP way, layer by layer, the 64 objects hold the very weights vmap drew
+    for i in (0, 63):
+        for got, want in zip(
+            jax.tree_util.tree_leaves(members[i].params), jax.tree_util.tree_leaves(stacked), strict=True
+        ):
+            np.testing.assert_array_equal(got, want[i])
     np.testing.assert_allclose(
         np.stack([m(x32).numpy() for m in members]), ensemble_apply(stacked, x32), rtol=1e-5, atol=1e-5
     )
