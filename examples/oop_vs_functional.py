@@ -250,7 +250,7 @@ def report(rows: list[dict[str, object]], notes: list[str], out_dir: Path, quick
     ]
     for text, row, goal in targets:
         ratio = float(row["speedup"])  # type: ignore[arg-type]
-        print(f"target: {text}: {ratio:.1f}x {'PASS' if ratio >= goal else 'FAIL'}")
+        print(f"target: {text}: {ratio:.2f}x {'PASS' if ratio >= goal else 'FAIL'}")
 
     (out_dir / "oop_vs_functional.md").write_text(table + "\n")
     summary = {"machine": machine, "quick": quick, "rows": rows, "notes": notes}
