@@ -50,10 +50,15 @@ class Predictor:
         if self.dtype is not None:
             params = jax.tree_util.tree_map(lambda a: a.astype(self.dtype) if _is_float(a) else a, params)
         self.params = jax.device_put(params)
-        self._jitted = jax.jit(self._run)
+        self._traces = 0
+        self._jitted = jax.jit(self._counted)
         self._buckets: set[int] = set()
         self._shapes: set[tuple[int, ...]] = set()  # (bucket, *features): what the hot path accepts
         self._compile(shape[0])  # the example's batch size now: this also checks the layer accepts it
+
+    def _counted(self, params: Params, x: jax.Array) -> jax.Array:
+        self._traces += 1  # Python runs here only when jax traces (and then compiles) the model
+        return self._run(params, x)
 
     def _run(self, params: Params, x: jax.Array) -> jax.Array:
         if self.dtype is None:
@@ -69,7 +74,7 @@ class Predictor:
     @property
     def compilations(self) -> int:
         """How many times the model was traced and compiled (one per bucket)."""
-        return int(self._jitted._cache_size())  # type: ignore[attr-defined]
+        return self._traces
 
     @property
     def buckets(self) -> tuple[int, ...]:
@@ -99,7 +104,7 @@ class Predictor:
         """XLA's cost analysis (``flops``, ``bytes accessed``...) of one bucket's executable."""
         batch = batch or min(self._buckets)
         x = jax.ShapeDtypeStruct((batch, *self.features), self.input_dtype)
-        return xla_costs(self._jitted.lower(self.params, x).compile())
+        return xla_costs(jax.jit(self._run).lower(self.params, x).compile())
 
     def __repr__(self) -> str:
         policy = f", dtype={self.dtype}" if self.dtype is not None else ""

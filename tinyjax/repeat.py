@@ -76,7 +76,7 @@ def _repeat(block: Layer, n: int) -> Layer:
             return out, None
 
         keys = jax.random.split(key, n) if key is not None and keyed else None
-        y, _ = jax.lax.scan(step, x, (params, keys))
+        y, _ = jax.lax.scan(step, x, (params, keys), length=n)
         return y
 
     return define(
