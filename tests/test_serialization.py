@@ -256,3 +256,15 @@ def test_bad_template_leaf_is_a_config_error(tmp_path):
     tj.save(tmp_path / "w.safetensors", {"weight": jnp.ones(2)})
     with pytest.raises(tj.ConfigError, match="leaf 'weight' is str"):
         tj.load(tmp_path / "w.safetensors", {"weight": "not an array"})
+
+
+def test_save_checks_params_against_the_layer_it_names(tmp_path):
+    params = tj.Linear(3, 2).init(jax.random.key(0))
+    with pytest.raises(tj.WeightsMismatchError, match=r"tensor 'weight': expected shape \(3, 4\), got \(3, 2\)"):
+        tj.save(tmp_path / "w.safetensors", params, layer=tj.Linear(3, 4))
+    assert not list(tmp_path.iterdir())
+
+
+def test_colliding_names_are_refused(tmp_path):
+    with pytest.raises(tj.ConfigError, match="share one name"):
+        tj.save(tmp_path / "w.safetensors", {"0": {"weight": jnp.ones(2)}, "0.weight": jnp.ones(2)})

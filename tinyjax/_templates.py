@@ -43,11 +43,11 @@ class Template:
                 )
             self.specs[name] = (tuple(leaf.shape), np.dtype(leaf.dtype))
 
-    def check(self, found: Specs, source: str, expected: Specs | None = None) -> None:
+    def check(self, found: Specs, source: str, expected: Specs | None = None, dtypes: bool = True) -> None:
         """Raise WeightsMismatchError listing every tensor of ``found`` that differs from the template.
 
         ``expected`` replaces the template's own specs (same names) where shapes are compared in
-        another layout (PyTorch's).
+        another layout (PyTorch's). ``dtypes=False`` compares names and shapes only.
         """
         expected = self.specs if expected is None else expected
         differences = []
@@ -58,7 +58,7 @@ class Template:
             got_shape, got_dtype = found[name]
             if got_shape != shape:
                 differences.append(f"tensor {name!r}: expected shape {shape}, got {got_shape}")
-            if got_dtype != dtype:
+            if dtypes and got_dtype != dtype:
                 differences.append(f"tensor {name!r}: expected dtype {dtype}, got {got_dtype}")
         for name in found:
             if name not in self.specs:

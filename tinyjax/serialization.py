@@ -76,7 +76,9 @@ def save(
       params: any params pytree (a Layer's, a Sequential's tuple...). Every leaf is written with its
         own shape and dtype, named as :func:`~tinyjax.named_parameters` names it.
       metadata: extra ``{str: str}`` entries for the header (keys must not start with ``tinyjax.``).
-      layer: the Layer the params belong to; its name is recorded in the header.
+      layer: the Layer the params belong to; its name is recorded in the header, and the params are
+        checked against it first: names and shapes, not dtypes, so a bfloat16 copy of a float32
+        model's params can be saved (WeightsMismatchError if they are another model's).
 
     The header also records ``tinyjax.format``, ``tinyjax.version``, ``tinyjax.layer`` and ``tinyjax.structure``
     (the params' pytree structure). The bytes go
@@ -96,7 +98,16 @@ def save(
         if key.startswith("tinyjax.") or key == "__metadata__":
             raise ConfigError(f"metadata key {key!r} is reserved for tinyjax")
         header[key] = value
-    tensors = {name: np.ascontiguousarray(np.asarray(leaf)) for name, leaf in named_parameters(params).items()}
+    named = named_parameters(params)
+    if len(named) != len(jax.tree_util.tree_leaves(params)):
+        raise ConfigError(f"two params share one name in {sorted(named)}: rename the dict keys before saving")
+    tensors = {name: np.ascontiguousarray(np.asarray(leaf)) for name, leaf in named.items()}
+    if layer is not None:  # the header will name this layer: the params must be its own
+        template(layer).check(
+            {name: (array.shape, array.dtype) for name, array in tensors.items()},
+            source="the params given to save",
+            dtypes=False,
+        )
     for name, array in tensors.items():
         if array.dtype.name not in _CODES:
             raise ConfigError(f"tensor {name!r} has dtype {array.dtype}, which safetensors cannot store")
