@@ -91,13 +91,15 @@ def write_markdown(result: dict[str, Any], path: Path) -> str:
         if any(c != "-" for c in cells):
             name = label if label != "peak matmul" else f"peak matmul ({_peak_size(result)}^3)"
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "XLA compiled memory (argument / output / temp bytes):", ""]
+    lines += ["", "XLA compiled memory (argument / output / temp bytes; + params embedded as constants):", ""]
     for label in (TINYJAX, REFERENCE):
         cells = []
         for b in batches:
             mem = (result["batches"][b]["rows"].get(label) or {}).get("memory")
             if mem:
-                cells.append(f"batch {b}: {mem['argument_bytes']} / {mem['output_bytes']} / {mem['temp_bytes']}")
+                embedded = f" + {mem['embedded_constant_bytes']}" if mem.get("embedded_constant_bytes") else ""
+                sizes = f"{mem['argument_bytes']} / {mem['output_bytes']} / {mem['temp_bytes']}"
+                cells.append(f"batch {b}: {sizes}{embedded}")
         if cells:
             lines.append(f"- {label}: " + "; ".join(cells))
     lines += ["", "Targets (issue 4):", "", "| target | measured | met |", "|---|---:|---|"]

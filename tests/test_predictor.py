@@ -95,3 +95,25 @@ def test_cost_analysis_counts_the_model():
     predict = tj.compile(MODEL, PARAMS, jnp.zeros((8, 20)))
     flops = predict.cost_analysis(8)["flops"]
     assert flops >= 2 * 8 * (20 * 16 + 16 * 8 + 8 * 3)
+
+
+@pytest.mark.parametrize("n", [1, 5, 32])
+def test_embedded_and_argument_params_give_identical_outputs(n):
+    embedded = tj.compile(MODEL, PARAMS, jnp.zeros((8, 20)), embed_params=True)
+    arguments = tj.compile(MODEL, PARAMS, jnp.zeros((8, 20)), embed_params=False)
+    assert embedded.embedded and not arguments.embedded
+    np.testing.assert_array_equal(embedded(_x(n)), arguments(_x(n)))
+    assert embedded.compilations == arguments.compilations == (1 if n == 5 else 2)  # 5 runs in the bucket of 8
+
+
+def test_embedded_params_leave_the_executables_arguments_and_large_models_pass_them():
+    small = tj.compile(MODEL, PARAMS, jnp.zeros((8, 20)))
+    assert small.embedded  # 716 bytes of params: under EMBED_LIMIT_BYTES
+    assert small.compiled(8).memory_analysis().argument_size_in_bytes == 8 * 20 * 4  # the input only
+    large = tj.Linear(1024, 1025)  # 4,198,500 bytes of f32 params: over the 4 MiB limit
+    large_params = large.init(jax.random.key(0))
+    assert tj.param_bytes(large_params) > tj.predictor.EMBED_LIMIT_BYTES
+    predict = tj.compile(large, large_params, jnp.zeros((2, 1024)))
+    assert not predict.embedded
+    assert predict.compiled(2).memory_analysis().argument_size_in_bytes == tj.param_bytes(large_params) + 2 * 1024 * 4
+    np.testing.assert_allclose(predict(jnp.ones((2, 1024))), large.apply(large_params, jnp.ones((2, 1024))), rtol=1e-6)

@@ -23,8 +23,12 @@ def build(layers: Any, x: Any) -> Any:
 
 
 def memory(layers: Any, x: Any) -> dict[str, int]:
-    from ._jax_common import compiled_memory
-
     model, params = _model_params(layers)
     predictor = tj.compile(model, params, jnp.asarray(x))
-    return compiled_memory(predictor._jitted, predictor.params, jnp.asarray(x))
+    stats = predictor.compiled(len(x)).memory_analysis()
+    return {
+        "argument_bytes": int(stats.argument_size_in_bytes),
+        "output_bytes": int(stats.output_size_in_bytes),
+        "temp_bytes": int(stats.temp_size_in_bytes),
+        "embedded_constant_bytes": tj.param_bytes(params) if predictor.embedded else 0,
+    }
