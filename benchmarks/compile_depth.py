@@ -1,0 +1,69 @@
+"""Compile time against depth: an unrolled Sequential of n blocks versus Repeat(block, n).
+
+Run: python benchmarks/compile_depth.py [--depths 10 100 500] [--repeats 3] [--out DIR]
+
+The block is Linear(64, 64) + ReLU, batch 32, float32. For each depth it measures, as the median of
+``--repeats`` fresh builds, the trace + lower + XLA compile of ``apply`` (``jax.jit(...).lower(...).compile()``
+on a new function each time, so no cache is hit), and for the unrolled model also the build check.
+Prints a markdown table and the target: Repeat at the deepest depth <= 2x Repeat at the shallowest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+import tinyjax as tj
+
+
+def compile_seconds(layer: tj.Layer) -> float:
+    params = layer.param_shapes()
+    x = jax.ShapeDtypeStruct((32, 64), jnp.float32)
+    start = time.perf_counter()
+    jax.jit(lambda p, v: layer.raw_apply(p, v)).lower(params, x).compile()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--depths", type=int, nargs="+", default=[10, 100, 500])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None, help="folder for compile_depth.json")
+    args = parser.parse_args()
+
+    block = tj.Sequential(tj.Linear(64, 64), tj.ReLU())
+    rows = []
+    for depth in args.depths:
+        start = time.perf_counter()
+        unrolled = tj.Sequential([block] * depth)
+        build = time.perf_counter() - start
+        unrolled_s = statistics.median(compile_seconds(unrolled) for _ in range(args.repeats))
+        repeat_s = statistics.median(compile_seconds(tj.Repeat(block, depth)) for _ in range(args.repeats))
+        rows.append({"depth": depth, "unrolled_s": unrolled_s, "unrolled_build_s": build, "repeat_s": repeat_s})
+
+    print("| depth | unrolled Sequential: compile | (its build check) | Repeat: compile | unrolled / Repeat |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['depth']} | {r['unrolled_s'] * 1e3:,.0f} ms | {r['unrolled_build_s'] * 1e3:,.0f} ms "
+            f"| {r['repeat_s'] * 1e3:,.0f} ms | {r['unrolled_s'] / r['repeat_s']:.1f}x |"
+        )
+    growth = rows[-1]["repeat_s"] / rows[0]["repeat_s"]
+    verdict = "PASS" if growth <= 2 else "FAIL"
+    print(
+        f"\ntarget: Repeat compile at depth {rows[-1]['depth']} <= 2x depth {rows[0]['depth']}: {growth:.2f}x {verdict}"
+    )
+    print(f"(jax {jax.__version__}, {jax.devices()[0].platform}; medians of {args.repeats} fresh compiles)")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "compile_depth.json").write_text(json.dumps({"rows": rows, "repeat_growth": growth}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""tinyjax.compile against hand-written jax.jit in one process: what the predictor itself costs.
+
+    python benchmarks/predictor_overhead.py [--rounds 31] [--out DIR]
+
+``peers.py`` runs each library in its own process, as its users would; between two processes the
+same program can differ by 10-25% at batch 1 on a 2-core machine (thread placement, which core
+XLA's worker wakes on). This script removes that: the predictor (``embed_params`` on, the default
+for the seed MLP, and off) and a hand-written ``jax.jit`` MLP run in one process, on the same
+weights and inputs, in a fresh random order each round, and the ratio is taken within each round.
+Each call is timed on its own, result ready (``block_until_ready``): latency, as a server sees it.
+Prints a markdown table; with ``--out`` writes ``predictor_overhead.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _mlp import BATCHES, check_close, inputs, reference, weights
+from candidates.jax_jit import forward
+
+import tinyjax as tj
+
+
+def latency_us(run: Any, calls: int) -> float:
+    """Median latency of ``calls`` calls, each waited for."""
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        run().block_until_ready()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def measure(batch: int, rounds: int) -> dict[str, Any]:
+    layers = weights()
+    x = jnp.asarray(inputs(batch))
+    hand_params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in layers]
+    model = tj.Sequential(tj.Linear(784, 128), tj.ReLU(), tj.Linear(128, 64), tj.ReLU(), tj.Linear(64, 10))
+    linears = [{"weight": w, "bias": b} for w, b in hand_params]
+    params = (linears[0], (), linears[1], (), linears[2])
+    embedded = tj.compile(model, params, x, embed_params=True)
+    arguments = tj.compile(model, params, x, embed_params=False)
+    runs = {
+        "jax.jit (hand-written)": lambda: forward(hand_params, x),
+        "tinyjax.compile (params embedded)": lambda: embedded(x),
+        "tinyjax.compile (params as arguments)": lambda: arguments(x),
+    }
+    want = reference(layers, inputs(batch))
+    for label, run in runs.items():
+        check_close(label, jax.device_get(run()), want)
+    calls = max(5, min(200, int(0.02 / (latency_us(runs["jax.jit (hand-written)"], 5) * 1e-6))))
+    samples: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(rounds):
+        order = list(runs)
+        random.shuffle(order)
+        for label in order:
+            samples[label].append(latency_us(runs[label], calls))
+    hand = samples["jax.jit (hand-written)"]
+    return {
+        label: {
+            "us": statistics.median(values),
+            "ratio_to_jit": statistics.median(v / h for v, h in zip(values, hand, strict=True)),
+        }
+        for label, values in samples.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    result = {str(b): measure(b, args.rounds) for b in args.batches}
+    labels = list(next(iter(result.values())))
+    lines = [
+        f"One process, {args.rounds} rounds in random order; us per call (median), in brackets the median "
+        "of the per-round ratios to hand-written `jax.jit` (target <= 1.05):",
+        "",
+        "| | " + " | ".join(f"batch {b}" for b in result) + " |",
+        "|---|" + "---:|" * len(result),
+    ]
+    for label in labels:
+        cells = [f"{r[label]['us']:.1f} ({r[label]['ratio_to_jit']:.2f})" for r in result.values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + f"\n\n(jax {jax.__version__}, {jax.devices()[0].platform})\n"
+    print(text)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "predictor_overhead.json").write_text(json.dumps(result, indent=2))
+        (args.out / "predictor_overhead.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
