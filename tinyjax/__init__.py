@@ -30,7 +30,7 @@ from tinyjax.params import count_params, named_parameters, param_bytes, paramete
 from tinyjax.predictor import Predictor, compile
 from tinyjax.repeat import Repeat
 from tinyjax.sequential import Sequential
-from tinyjax.serialization import load, save
+from tinyjax.serialization import load, read_metadata, save
 from tinyjax.summary import Summary, summary
 
 __version__ = "0.1.0"
@@ -70,6 +70,7 @@ __all__ = [
     "named_parameters",
     "param_bytes",
     "parameters",
+    "read_metadata",
     "save",
     "sharding",
     "summary",
