@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyjax._errors import ConfigError, WeightsMismatchError
 from tinyjax.layer import Layer, Params
-from tinyjax.params import _name
+from tinyjax.params import path_name
 
 __all__ = ["Template", "template"]
 
@@ -31,7 +31,7 @@ class Template:
             self.description = "the given params template"
             structure = like
         paths, self.treedef = jax.tree_util.tree_flatten_with_path(structure)
-        self.names = [_name(path) for path, _ in paths]
+        self.names = [path_name(path) for path, _ in paths]
         if len(set(self.names)) != len(self.names):
             raise ConfigError(f"{self.description}: two params share one name in {self.names}")
         self.specs: Specs = {}

@@ -9,14 +9,15 @@ import jax
 
 from tinyjax.layer import Params
 
-__all__ = ["count_params", "named_parameters", "param_bytes", "parameters"]
+__all__ = ["count_params", "named_parameters", "param_bytes", "parameters", "path_name", "path_order"]
 
 # Within one layer's dict, the weight comes before the bias (the seed's [W1, b1, W2, b2]),
 # whatever order a JAX transformation rebuilt the dict in; other names follow, sorted.
 _FIRST = {"weight": 0, "bias": 1}
 
 
-def _sort_key(path: tuple[Any, ...]) -> tuple[tuple[int, int, str], ...]:
+def path_order(path: tuple[Any, ...]) -> tuple[tuple[int, int, str], ...]:
+    """Sort key of a pytree key path: layer order, then ``weight`` before ``bias``, then other names."""
     parts = []
     for entry in path:
         if isinstance(entry, jax.tree_util.SequenceKey):
@@ -28,7 +29,8 @@ def _sort_key(path: tuple[Any, ...]) -> tuple[tuple[int, int, str], ...]:
     return tuple(parts)
 
 
-def _name(path: tuple[Any, ...]) -> str:
+def path_name(path: tuple[Any, ...]) -> str:
+    """PyTorch-style name of a pytree key path: ``(SequenceKey(0), DictKey('weight'))`` -> ``"0.weight"``."""
     parts = []
     for entry in path:
         if isinstance(entry, jax.tree_util.SequenceKey):
@@ -44,7 +46,7 @@ def _name(path: tuple[Any, ...]) -> str:
 
 def _ordered(params: Params) -> list[tuple[tuple[Any, ...], Any]]:
     leaves, _ = jax.tree_util.tree_flatten_with_path(params)
-    return sorted(leaves, key=lambda item: _sort_key(item[0]))
+    return sorted(leaves, key=lambda item: path_order(item[0]))
 
 
 def parameters(params: Params) -> list[jax.Array]:
@@ -58,7 +60,7 @@ def named_parameters(params: Params) -> dict[str, jax.Array]:
     A Sequential's entries are named by position, nested ones by their path (``"1.0.weight"``);
     a lone Linear's params are ``"weight"`` and ``"bias"``. Layers without params add nothing.
     """
-    return {_name(path): leaf for path, leaf in _ordered(params)}
+    return {path_name(path): leaf for path, leaf in _ordered(params)}
 
 
 def count_params(params: Params) -> int:

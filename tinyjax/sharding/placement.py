@@ -16,8 +16,8 @@ from jax.sharding import AbstractMesh, AxisType, Mesh, NamedSharding, PartitionS
 
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params
-from tinyjax.params import _name as param_name
-from tinyjax.params import _sort_key
+from tinyjax.params import path_name as param_name
+from tinyjax.params import path_order
 from tinyjax.sharding.rules import Strategy, param_specs
 
 __all__ = [
@@ -189,7 +189,7 @@ def _shard_shape(shape: tuple[int, ...], spec: PartitionSpec, mesh: AnyMesh) -> 
 def _check_specs(specs: Params, params: Params, mesh: AnyMesh) -> None:
     spec_leaves = jax.tree_util.tree_leaves(specs, is_leaf=lambda s: isinstance(s, PartitionSpec))
     param_leaves = jax.tree_util.tree_flatten_with_path(params)[0]
-    paired = sorted(zip(param_leaves, spec_leaves, strict=True), key=lambda item: _sort_key(item[0][0]))
+    paired = sorted(zip(param_leaves, spec_leaves, strict=True), key=lambda item: path_order(item[0][0]))
     for (path, leaf), spec in paired:  # in named_parameters order: the first bad one is reported
         _check_leaf(param_name(path) or "params", tuple(leaf.shape), spec, mesh)
 

@@ -29,7 +29,7 @@ from jax.sharding import PartitionSpec
 
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params
-from tinyjax.params import _name as param_name
+from tinyjax.params import path_name as param_name
 
 __all__ = ["STRATEGIES", "Strategy", "input_feature_axis", "param_specs"]
 
