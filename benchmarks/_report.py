@@ -7,7 +7,8 @@ from typing import Any
 
 TINYJAX = "tinyjax.compile"
 REFERENCE = "jax.jit (hand-written)"
-NOT_PEERS = {TINYJAX, REFERENCE, "trivial jit (floor)", "peak matmul"}
+CONTROL = "control: jax.jit again, own process"
+NOT_PEERS = {TINYJAX, REFERENCE, CONTROL, "trivial jit (floor)", "peak matmul"}
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,7 +134,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     except ImportError:
         return
     batches = list(result["batches"])
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)  # one colour per candidate (more than 10)
     for label in result["candidates"]:
         if label == "peak matmul":
             continue
@@ -148,7 +150,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("batch size")
     ax.set_ylabel("time / hand-written jax.jit (median of per-round ratios)")
     ax.set_title(f"Seed MLP 784-128-64-10 f32, {result['machine']['cores']}-core CPU")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -6,6 +6,7 @@ The block is Linear(64, 64) + ReLU, batch 32, float32. For each depth it measure
 ``--repeats`` fresh builds, the trace + lower + XLA compile of ``apply`` (``jax.jit(...).lower(...).compile()``
 on a new function each time, so no cache is hit), and for the unrolled model also the build check.
 Prints a markdown table and the target: Repeat at the deepest depth <= 2x Repeat at the shallowest.
+With ``--out``, writes ``compile_depth.json``, ``compile_depth.md`` and (with matplotlib) ``compile_depth.png``.
 """
 
 from __future__ import annotations
@@ -47,22 +48,51 @@ def main() -> None:
         repeat_s = statistics.median(compile_seconds(tj.Repeat(block, depth)) for _ in range(args.repeats))
         rows.append({"depth": depth, "unrolled_s": unrolled_s, "unrolled_build_s": build, "repeat_s": repeat_s})
 
-    print("| depth | unrolled Sequential: compile | (its build check) | Repeat: compile | unrolled / Repeat |")
-    print("|---:|---:|---:|---:|---:|")
+    lines = [
+        "| depth | unrolled Sequential: compile | (its build check) | Repeat: compile | unrolled / Repeat |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        print(
+        lines.append(
             f"| {r['depth']} | {r['unrolled_s'] * 1e3:,.0f} ms | {r['unrolled_build_s'] * 1e3:,.0f} ms "
             f"| {r['repeat_s'] * 1e3:,.0f} ms | {r['unrolled_s'] / r['repeat_s']:.1f}x |"
         )
     growth = rows[-1]["repeat_s"] / rows[0]["repeat_s"]
-    verdict = "PASS" if growth <= 2 else "FAIL"
-    print(
-        f"\ntarget: Repeat compile at depth {rows[-1]['depth']} <= 2x depth {rows[0]['depth']}: {growth:.2f}x {verdict}"
-    )
-    print(f"(jax {jax.__version__}, {jax.devices()[0].platform}; medians of {args.repeats} fresh compiles)")
+    verdict = "met" if growth <= 2 else "NOT met"
+    lines += [
+        "",
+        f"target: Repeat compile at depth {rows[-1]['depth']} <= 2x depth {rows[0]['depth']}: {growth:.2f}x, {verdict}",
+        f"(jax {jax.__version__}, {jax.devices()[0].platform}; medians of {args.repeats} fresh compiles)",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "compile_depth.json").write_text(json.dumps({"rows": rows, "repeat_growth": growth}, indent=2))
+        (args.out / "compile_depth.md").write_text(text)
+        plot(rows, args.out / "compile_depth.png")
+
+
+def plot(rows: list[dict[str, float]], path: Path) -> None:
+    """Compile seconds against depth, both designs, log-log; skipped without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot")
+        return
+    depths = [r["depth"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(depths, [r["unrolled_s"] for r in rows], "o-", label="unrolled Sequential")
+    ax.plot(depths, [r["repeat_s"] for r in rows], "s-", label="Repeat (lax.scan)")
+    ax.set(xscale="log", yscale="log", xlabel="depth (Linear(64, 64) + ReLU blocks)", ylabel="compile time (s)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

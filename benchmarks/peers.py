@@ -29,10 +29,14 @@ from _report import plot, targets, write_markdown
 from _workers import Worker
 
 REFERENCE = "jax.jit (hand-written)"
+CONTROL = "control: jax.jit again, own process"
 # label -> (candidate module, extra environment)
 CANDIDATES: dict[str, tuple[str, dict[str, str]]] = {
     "tinyjax.compile": ("tinyjax_predictor", {}),
     REFERENCE: ("jax_jit", {}),
+    # the reference's very code in a second process: its ratio to the reference is the spread between
+    # two processes running one program, the noise floor of every ratio in the table
+    CONTROL: ("jax_jit", {}),
     "stax": ("stax", {}),
     "Flax linen": ("flax_linen", {}),
     "Flax NNX (nnx.jit)": ("flax_nnx", {}),
