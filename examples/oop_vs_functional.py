@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -92,12 +93,21 @@ def oop_mlp(key: jax.Array) -> oop.Sequential:
 
 # --- measuring --------------------------------------------------------------------------------
 def interleaved_medians(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each candidate, calls interleaved round-robin, after one warm-up."""
+    """Median seconds per call of each candidate, each call waited for, after one warm-up.
+
+    The candidates take turns, one call each per round, in a fresh random order every round, so
+    that none always follows the same neighbour (NumPy's BLAS threads spin for a while after a call,
+    and slow down whatever runs next on a 2-core machine).
+    """
     for fn in candidates.values():
         jax.block_until_ready(fn())
     samples: dict[str, list[float]] = {name: [] for name in candidates}
+    order = list(candidates)
+    shuffler = random.Random(0)
     for _ in range(repeats):
-        for name, fn in candidates.items():
+        shuffler.shuffle(order)
+        for name in order:
+            fn = candidates[name]
             start = time.perf_counter()
             jax.block_until_ready(fn())
             samples[name].append(time.perf_counter() - start)
@@ -140,7 +150,7 @@ def main() -> None:
                 "tinyjax.oop eager": lambda xj=xj: objects(xj).data,
                 "functional jit": lambda xj=xj: functional.apply(params, xj),
             },
-            repeats if batch < 4096 else max(3, repeats // 3),
+            {1: 10, 32: 5, 256: 2}.get(batch, 1) * repeats if batch < 4096 else max(3, repeats // 3),
         )
         rows.append({"measure": f"(a) forward, batch {batch}", **times})
 
