@@ -60,6 +60,9 @@ def measure(batch: int, rounds: int) -> dict[str, Any]:
     want = reference(layers, inputs(batch))
     for label, run in runs.items():
         check_close(label, jax.device_get(run()), want)
+        warm_until = time.perf_counter() + 0.3  # first calls run slower (docs/performance.md)
+        while time.perf_counter() < warm_until:
+            run().block_until_ready()
     calls = max(5, min(200, int(0.02 / (latency_us(runs["jax.jit (hand-written)"], 5) * 1e-6))))
     samples: dict[str, list[float]] = {label: [] for label in runs}
     for _ in range(rounds):

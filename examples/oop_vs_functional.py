@@ -99,8 +99,10 @@ def interleaved_medians(candidates: dict[str, Callable[[], object]], repeats: in
     that none always follows the same neighbour (NumPy's BLAS threads spin for a while after a call,
     and slow down whatever runs next on a 2-core machine).
     """
-    for fn in candidates.values():
-        jax.block_until_ready(fn())
+    for fn in candidates.values():  # warm-up: the first calls run slower (docs/performance.md)
+        warm_until = time.perf_counter() + 0.2
+        while time.perf_counter() < warm_until:
+            jax.block_until_ready(fn())
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     order = list(candidates)
     shuffler = random.Random(0)
