@@ -117,3 +117,14 @@ def test_embedded_params_leave_the_executables_arguments_and_large_models_pass_t
     assert not predict.embedded
     assert predict.compiled(2).memory_analysis().argument_size_in_bytes == tj.param_bytes(large_params) + 2 * 1024 * 4
     np.testing.assert_allclose(predict(jnp.ones((2, 1024))), large.apply(large_params, jnp.ones((2, 1024))), rtol=1e-6)
+
+
+def test_precompile_compiles_the_buckets_of_the_given_sizes_now():
+    predict = tj.compile(MODEL, PARAMS, jnp.zeros((32, 20)), precompile=[1, 5, 8, 100])
+    assert predict.buckets == (1, 8, 32, 128) and predict.compilations == 4  # 5 and 8 share the bucket 8
+    for n in (1, 6, 7, 20, 32, 100, 128):  # buckets 1, 8, 8, 32, 32, 128, 128
+        np.testing.assert_allclose(predict(_x(n)), MODEL.apply(PARAMS, _x(n)), rtol=1e-6, atol=1e-6)
+    assert predict.compilations == 4  # every request fitted a precompiled bucket
+    for bad in (0, -3, 2.5, True, "8"):
+        with pytest.raises(tj.ConfigError, match="precompile takes positive batch sizes"):
+            tj.compile(MODEL, PARAMS, jnp.zeros((4, 20)), precompile=[bad])

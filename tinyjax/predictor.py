@@ -4,9 +4,10 @@ The predictor holds the params on the device (placed once) and one compiled XLA 
 batch-size bucket, compiled ahead of the first request. Calls go through ``jax.jit``'s C++ dispatch
 path, which measured faster per call than calling a ``jax.stages.Compiled`` object (about 30 us at
 batch 1 on the 2-core CPU machine); the predictor only ever calls it with bucket shapes, so it never
-compiles on a request. Buckets are powers of two: a batch of ``n`` runs in the executable for the next
-power of two, padded with zeros and sliced back, so that batch sizes 5, 6, 7 and 8 share one
-compilation and no call ever recompiles the model. A batch whose size is itself a bucket (1, 2, 4,
+compiles on a request that fits a compiled bucket. Buckets are powers of two: a batch of ``n`` runs in
+the executable for the next power of two, padded with zeros and sliced back, so that batch sizes 5, 6,
+7 and 8 share one compilation, and each bucket is compiled once, on the first request that needs it,
+or ahead of time with ``compile(..., precompile=[...])``. A batch whose size is itself a bucket (1, 2, 4,
 ..., 32, ..., 4096) or the example's own size runs with no padding at all: the call is the
 executable's own dispatch plus a set lookup.
 
@@ -21,6 +22,7 @@ arguments (one copy on the device, shared by every bucket).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import jax
@@ -49,7 +51,15 @@ class Predictor:
       embedded: whether the params are constants inside the executables (else arguments).
     """
 
-    def __init__(self, layer: Layer, params: Params, example: Any, dtype: Any = None, embed_params: bool | None = None):
+    def __init__(
+        self,
+        layer: Layer,
+        params: Params,
+        example: Any,
+        dtype: Any = None,
+        embed_params: bool | None = None,
+        precompile: Iterable[int] = (),
+    ):
         shape = tuple(np.shape(example))
         if len(shape) < 1:
             raise ShapeError(f"compile({layer.name})", ("batch", "..."), shape, what="example")
@@ -78,6 +88,10 @@ class Predictor:
         self._buckets: set[int] = set()
         self._shapes: set[tuple[int, ...]] = set()  # (bucket, *features): what the hot path accepts
         self._compile(shape[0])  # the example's batch size now: this also checks the layer accepts it
+        for n in precompile:
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ConfigError(f"precompile takes positive batch sizes, got {n!r}")
+            self._compile(int(n) if int(n) in self._buckets else _bucket(int(n)))
 
     def _counted(self, leaves: tuple[jax.Array, ...], x: jax.Array) -> jax.Array:
         self._traces += 1  # Python runs here only when jax traces (and then compiles) the model
@@ -121,7 +135,7 @@ class Predictor:
         n = shape[0]
         if n in self._buckets:
             return self._call(jnp.asarray(x, self.input_dtype))
-        bucket = 1 << max(n - 1, 0).bit_length()
+        bucket = _bucket(n)
         self._compile(bucket)
         padded = np.zeros((bucket, *self.features), self.input_dtype)
         padded[:n] = np.asarray(x, self.input_dtype)
@@ -149,12 +163,23 @@ class Predictor:
         return f"Predictor({self.layer.name}, features={self.features}{policy}{embedded}, buckets={self.buckets})"
 
 
+def _bucket(n: int) -> int:
+    """The power of two that holds a batch of ``n`` (0 and 1 -> 1)."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
 def _is_float(a: Any) -> bool:
     return bool(jnp.issubdtype(a.dtype, jnp.floating))
 
 
 def compile(
-    layer: Layer, params: Params, example: Any, *, dtype: Any = None, embed_params: bool | None = None
+    layer: Layer,
+    params: Params,
+    example: Any,
+    *,
+    dtype: Any = None,
+    embed_params: bool | None = None,
+    precompile: Iterable[int] = (),
 ) -> Predictor:
     """Compile ``layer`` with ``params`` for inference, ahead of time.
 
@@ -170,10 +195,16 @@ def compile(
         per call for small models; one copy per bucket), ``False`` passes them as arguments (one
         copy on the device). ``None`` (default) embeds them when they take at most
         :data:`EMBED_LIMIT_BYTES` (4 MiB).
+      precompile: batch sizes to compile now as well (their buckets), so that no request ever waits
+        for a compilation: for example ``precompile=[1, 8, 64, 512]`` for a server's expected sizes.
 
     Returns:
       A :class:`Predictor`: ``predictor(x)`` for any batch size ``n``. Batch sizes are bucketed to
       powers of two (padding with zeros, results sliced back), so a new size within a compiled
       bucket never recompiles; ``predictor.compilations`` counts the executables.
+
+    Raises:
+      ShapeError: the example has no batch axis, or the layer does not accept its shape.
+      ConfigError: an unsupported ``dtype`` or a bad ``precompile`` entry.
     """
-    return Predictor(layer, params, example, dtype, embed_params)
+    return Predictor(layer, params, example, dtype, embed_params, precompile)
