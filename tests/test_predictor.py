@@ -128,3 +128,14 @@ def test_precompile_compiles_the_buckets_of_the_given_sizes_now():
     for bad in (0, -3, 2.5, True, "8"):
         with pytest.raises(tj.ConfigError, match="precompile takes positive batch sizes"):
             tj.compile(MODEL, PARAMS, jnp.zeros((4, 20)), precompile=[bad])
+
+
+def test_lists_are_accepted_and_integer_input_refused_like_the_plain_apply():
+    predict = tj.compile(MODEL, PARAMS, jnp.zeros((2, 20)))
+    rows = np.asarray(_x(2)).tolist()
+    np.testing.assert_allclose(predict(rows), MODEL.apply(PARAMS, jnp.asarray(rows)), rtol=1e-6, atol=1e-6)
+    for dtype in (np.int32, np.complex64):
+        with pytest.raises(tj.DTypeError, match=r"Predictor\(Sequential.*expected floating input, got"):
+            predict(np.ones((2, 20), dtype))
+    with pytest.raises(tj.DTypeError):
+        MODEL.apply(PARAMS, np.ones((2, 20), np.int32))  # the same rule as the layer's own apply

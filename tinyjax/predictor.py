@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._errors import ConfigError, ShapeError
+from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
 from tinyjax.summary import xla_costs
@@ -124,14 +124,21 @@ class Predictor:
 
     def __call__(self, x: Any) -> jax.Array:
         """``(n, *features)`` -> the layer's output for the ``n`` rows (``n`` may be 0)."""
-        if x.shape in self._shapes and x.dtype == self.input_dtype:
-            return self._call(x)
+        try:
+            if x.shape in self._shapes and x.dtype == self.input_dtype:
+                return self._call(x)
+        except AttributeError:  # a list or a scalar: not an array
+            pass
         return self._slow_call(x)
 
     def _slow_call(self, x: Any) -> jax.Array:
+        if not hasattr(x, "dtype"):
+            x = np.asarray(x)
         shape = tuple(np.shape(x))
         if not shape or shape[1:] != self.features:
             raise ShapeError(f"Predictor({self.layer.name})", ("batch", *self.features), shape)
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            raise DTypeError(f"Predictor({self.layer.name})", f"expected floating input, got {x.dtype}")
         n = shape[0]
         if n in self._buckets:
             return self._call(jnp.asarray(x, self.input_dtype))
