@@ -53,3 +53,18 @@ def test_features_and_errors():
         tj.export(tj.as_layer(pair), ())
     data = tj.export(tj.as_layer(pair), (), features=(3, 2))
     np.testing.assert_array_equal(tj.load_exported(data)(jnp.ones((4, 3, 2))), 2 * np.ones((4, 3, 2)))
+
+
+def test_unknown_platforms_and_garbage_artifacts_are_clear_errors(tmp_path):
+    layer = tj.Linear(3, 2)
+    params = layer.init(jax.random.key(0))
+    for platforms in (("gpu",), ("cpu", "metal"), ()):
+        with pytest.raises(tj.ConfigError, match="export platforms must be among"):
+            tj.export(layer, params, platforms=platforms)
+    with pytest.raises(tj.ArtifactError, match=r"the bytes given \(7 bytes\) is not a jax.export artifact"):
+        tj.load_exported(b"garbage")
+    artifact = tj.export(layer, params)
+    broken = tmp_path / "broken.jax"
+    broken.write_bytes(artifact[: len(artifact) // 2])
+    with pytest.raises(tj.ArtifactError, match=r"broken\.jax"):
+        tj.load_exported(broken)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from tinyjax import initializers, interop, linear, losses, sharding
 from tinyjax._errors import (
+    ArtifactError,
     ConfigError,
     DTypeError,
     KeyArgumentError,
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GELU",
+    "ArtifactError",
     "ConfigError",
     "DTypeError",
     "Dropout",

@@ -66,6 +66,10 @@ def _fmt(shape: Any) -> str:
     return str(shape)
 
 
+class ArtifactError(ValueError):
+    """Bytes or a file that are not a serialized ``jax.export`` artifact (see ``tinyjax.export``)."""
+
+
 class WeightsFileError(ValueError):
     """A weights file that cannot be read: truncated, corrupted, or not a safetensors file at all."""
 

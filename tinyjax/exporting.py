@@ -16,10 +16,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from tinyjax._errors import ConfigError
+from tinyjax._errors import ArtifactError, ConfigError
 from tinyjax.layer import Layer, Params
 
-__all__ = ["export", "load_exported"]
+__all__ = ["PLATFORMS", "export", "load_exported"]
+
+PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
+"""The platform names ``jax.export`` lowers for."""
 
 
 def export(
@@ -45,6 +48,9 @@ def export(
     Returns:
       The serialized artifact (bytes); run it with :func:`load_exported`.
     """
+    unknown = sorted(set(platforms) - set(PLATFORMS))
+    if unknown or not platforms:
+        raise ConfigError(f"export platforms must be among {PLATFORMS}, got {tuple(platforms)!r}")
     if features is None:
         if layer.in_features is None:
             raise ConfigError(f"export({layer.name}): the layer does not fix its input size; pass features=(...)")
@@ -65,5 +71,12 @@ def export(
 def load_exported(artifact: bytes | bytearray | str | os.PathLike[str]) -> Callable[[Any], jax.Array]:
     """Load an artifact written by :func:`export` (bytes or a file path): ``predict(x) -> y``."""
     data = artifact if isinstance(artifact, (bytes, bytearray)) else Path(artifact).read_bytes()
-    exported = jax.export.deserialize(bytearray(data))
+    try:
+        exported = jax.export.deserialize(bytearray(data))
+    except Exception as error:  # flatbuffers reports garbage as struct or index errors
+        source = "the bytes given" if isinstance(artifact, (bytes, bytearray)) else str(artifact)
+        raise ArtifactError(
+            f"{source} ({len(data):,} bytes) is not a jax.export artifact written by tinyjax.export: "
+            f"{type(error).__name__}: {error}"
+        ) from error
     return jax.jit(exported.call)
