@@ -268,3 +268,8 @@ def test_save_checks_params_against_the_layer_it_names(tmp_path):
 def test_colliding_names_are_refused(tmp_path):
     with pytest.raises(tj.ConfigError, match="share one name"):
         tj.save(tmp_path / "w.safetensors", {"0": {"weight": jnp.ones(2)}, "0.weight": jnp.ones(2)})
+
+
+def test_missing_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"the folder .*nowhere does not exist"):
+        tj.save(tmp_path / "nowhere" / "w.safetensors", {"weight": jnp.ones(2)})

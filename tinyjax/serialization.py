@@ -120,6 +120,8 @@ _CODES = {np.dtype(dtype).name for dtype in _DTYPES.values()}
 
 def _write_atomically(path: Path, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(descriptor, "wb") as handle:
