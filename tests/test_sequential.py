@@ -70,35 +70,48 @@ def test_layers_unpack_as_stax_pairs():
     assert apply(params, jnp.ones(3)).shape == (2,)
 
 
+def _mlp64():
+    f64 = {"dtype": jnp.float64}
+    return tj.Sequential(
+        tj.Linear(6, 8, **f64), tj.Tanh(), tj.Linear(8, 4, **f64), tj.Sigmoid(), tj.Linear(4, 3, **f64)
+    )
+
+
+# Finite differences in float64: central differences with eps = 1e-6 are exact to ~1e-10, so the
+# analytical gradient must agree to 1e-7 (in float32 the differences themselves would be the noise).
+EPS = 1e-6
+
+
 def test_grad_wrt_params_matches_finite_differences():
-    model = _mlp()
-    params = model.init(jax.random.key(3))
-    x = jax.random.normal(jax.random.key(4), (4, 6))
+    with jax.enable_x64(True):
+        model = _mlp64()
+        params = model.init(jax.random.key(3))
+        x = jax.random.normal(jax.random.key(4), (4, 6), jnp.float64)
 
-    def loss(p):
-        return jnp.sum(model.apply(p, x) ** 2)
+        def loss(p):
+            return jnp.sum(model.apply(p, x) ** 2)
 
-    grads = jax.grad(loss)(params)
-    flat, unravel = ravel_pytree(params)
-    g_flat, _ = ravel_pytree(grads)
-    rng = np.random.default_rng(0)
-    eps = 1e-2
-    for i in rng.choice(flat.size, 12, replace=False):
-        bump = jnp.zeros_like(flat).at[i].set(eps)
-        numeric = (loss(unravel(flat + bump)) - loss(unravel(flat - bump))) / (2 * eps)
-        np.testing.assert_allclose(g_flat[i], numeric, rtol=2e-2, atol=2e-3)
+        grads = jax.grad(loss)(params)
+        flat, unravel = ravel_pytree(params)
+        g_flat, _ = ravel_pytree(grads)
+        assert flat.dtype == g_flat.dtype == jnp.float64
+        rng = np.random.default_rng(0)
+        for i in rng.choice(flat.size, 12, replace=False):
+            bump = jnp.zeros_like(flat).at[i].set(EPS)
+            numeric = (loss(unravel(flat + bump)) - loss(unravel(flat - bump))) / (2 * EPS)
+            np.testing.assert_allclose(g_flat[i], numeric, rtol=1e-7, atol=1e-9)
 
 
 def test_grad_wrt_inputs_and_jit_of_grad():
-    model = _mlp()
-    params = model.init(jax.random.key(5))
-    x = jax.random.normal(jax.random.key(6), (6,))
-    g = jax.jit(jax.grad(lambda v: model.apply(params, v).sum()))(x)
-    eps = 1e-2
-    for i in range(6):
-        e = jnp.zeros(6).at[i].set(eps)
-        numeric = (model.apply(params, x + e).sum() - model.apply(params, x - e).sum()) / (2 * eps)
-        np.testing.assert_allclose(g[i], numeric, rtol=2e-2, atol=2e-3)
+    with jax.enable_x64(True):
+        model = _mlp64()
+        params = model.init(jax.random.key(5))
+        x = jax.random.normal(jax.random.key(6), (6,), jnp.float64)
+        g = jax.jit(jax.grad(lambda v: model.apply(params, v).sum()))(x)
+        for i in range(6):
+            e = jnp.zeros(6, jnp.float64).at[i].set(EPS)
+            numeric = (model.apply(params, x + e).sum() - model.apply(params, x - e).sum()) / (2 * EPS)
+            np.testing.assert_allclose(g[i], numeric, rtol=1e-7, atol=1e-9)
 
 
 def test_vmap_over_inputs_equals_batched_apply():
