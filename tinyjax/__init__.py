@@ -22,6 +22,7 @@ from tinyjax._errors import (
     WeightsFileError,
     WeightsMismatchError,
 )
+from tinyjax._version import __version__
 from tinyjax.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinyjax.dropout import Dropout
 from tinyjax.exporting import export, load_exported
@@ -33,8 +34,6 @@ from tinyjax.repeat import Repeat
 from tinyjax.sequential import Sequential
 from tinyjax.serialization import load, read_metadata, save
 from tinyjax.summary import Summary, summary
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GELU",

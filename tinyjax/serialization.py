@@ -87,7 +87,7 @@ def save(
     temporary file is removed.
     """
     safetensors = _safetensors()
-    from tinyjax import __version__
+    from tinyjax._version import __version__
 
     header = {"tinyjax.format": FORMAT, "tinyjax.version": __version__}
     header["tinyjax.layer"] = layer.name if layer is not None else "unknown (no layer given to save)"
