@@ -135,9 +135,10 @@ def single_device_run(model: tj.Layer, scale: float) -> dict[str, Any]:
 
 
 def explicit_mesh_run() -> dict[str, Any]:
-    """The Megatron MLP on a mesh from ``jax.make_mesh`` (``AxisType.Explicit`` axes by default)."""
+    """The Megatron MLP on a ``jax.make_mesh`` mesh with ``AxisType.Explicit`` axes (jax 0.9+'s default)."""
     model = models()["mlp"][0]
-    mesh = jax.make_mesh((2, 4), ("data", "model"))
+    explicit = jax.sharding.AxisType.Explicit
+    mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(explicit, explicit))
     params = model.init(jax.random.key(0))
     x = jax.random.normal(jax.random.key(1), (32, 16))
     placed = sharding.shard_params(model, params, mesh, "megatron")
