@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.export  # a submodule that `import jax` does not load before jax 0.7
+import jax.export  # a submodule that `import jax` did not load in jax 0.6
 import jax.numpy as jnp
 
 from tinyjax._errors import ArtifactError, ConfigError
