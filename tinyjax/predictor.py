@@ -73,25 +73,22 @@ class Predictor:
             params = jax.tree_util.tree_map(lambda a: a.astype(self.dtype) if _is_float(a) else a, params)
         self.params = jax.device_put(params)
         self.embedded = param_bytes(self.params) <= EMBED_LIMIT_BYTES if embed_params is None else bool(embed_params)
-        # Passed as arguments, the params go as a flat tuple of arrays: jit's dispatch flattens its
-        # arguments on every call, and a tuple costs less than the layer's nested dicts (measured
-        # ~15% of a batch-1 call on the 2-core CPU machine).
-        leaves, self._treedef = jax.tree_util.tree_flatten(self.params)
-        self._leaves = tuple(leaves)
         self._traces = 0
         if self.embedded:
-            self._jitted = jax.jit(self._counted_embedded)
-            self._call: Any = self._jitted
+            self._call: Any = jax.jit(self._counted_embedded)
         else:
-            self._jitted = jax.jit(self._counted)
-            self._call = functools.partial(self._jitted, self._leaves)
+            # Passed as arguments, the params go as a flat tuple of arrays: jit's dispatch flattens its
+            # arguments on every call, and a tuple costs less than the layer's nested dicts (measured
+            # ~15% of a batch-1 call on the 2-core CPU machine).
+            leaves, self._treedef = jax.tree_util.tree_flatten(self.params)
+            self._call = functools.partial(jax.jit(self._counted), tuple(leaves))
         self._buckets: set[int] = set()
         self._shapes: set[tuple[int, ...]] = set()  # (bucket, *features): what the hot path accepts
         self._compile(shape[0])  # the example's batch size now: this also checks the layer accepts it
         for n in precompile:
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ConfigError(f"precompile takes positive batch sizes, got {n!r}")
-            self._compile(int(n) if int(n) in self._buckets else _bucket(int(n)))
+            self._compile(self._bucket_for(int(n)))
 
     def _counted(self, leaves: tuple[jax.Array, ...], x: jax.Array) -> jax.Array:
         self._traces += 1  # Python runs here only when jax traces (and then compiles) the model
@@ -140,13 +137,17 @@ class Predictor:
         if not jnp.issubdtype(x.dtype, jnp.floating):
             raise DTypeError(f"Predictor({self.layer.name})", f"expected floating input, got {x.dtype}")
         n = shape[0]
-        if n in self._buckets:
+        bucket = self._bucket_for(n)
+        self._compile(bucket)  # nothing to do if this bucket is compiled already
+        if bucket == n:
             return self._call(jnp.asarray(x, self.input_dtype))
-        bucket = _bucket(n)
-        self._compile(bucket)
         padded = np.zeros((bucket, *self.features), self.input_dtype)
         padded[:n] = np.asarray(x, self.input_dtype)
         return self._call(padded)[:n]
+
+    def _bucket_for(self, n: int) -> int:
+        """The batch size that runs ``n`` rows: ``n`` itself if compiled (the example's), else a power of two."""
+        return n if n in self._buckets else 1 << max(n - 1, 0).bit_length()
 
     def compiled(self, batch: int | None = None) -> jax.stages.Compiled:
         """The executable of one bucket (default: the smallest), compiled anew from the same program.
@@ -168,11 +169,6 @@ class Predictor:
         policy = f", dtype={self.dtype}" if self.dtype is not None else ""
         embedded = ", params embedded" if self.embedded else ""
         return f"Predictor({self.layer.name}, features={self.features}{policy}{embedded}, buckets={self.buckets})"
-
-
-def _bucket(n: int) -> int:
-    """The power of two that holds a batch of ``n`` (0 and 1 -> 1)."""
-    return 1 << max(n - 1, 0).bit_length()
 
 
 def _is_float(a: Any) -> bool:
