@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinyjax as tj
-from tinyjax.interop import from_torch_state_dict, to_torch_state_dict
+from tinyjax.tools.interop import from_torch_state_dict, to_torch_state_dict
 
 torch = pytest.importorskip("torch")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinyjax as tj
-from tinyjax.losses import binary_cross_entropy, cross_entropy, mse
+from tinyjax.nn.losses import binary_cross_entropy, cross_entropy, mse
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

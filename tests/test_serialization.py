@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinyjax as tj
-from tinyjax import serialization
+from tinyjax.tools import serialization
 
 
 def _models():

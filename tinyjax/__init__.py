@@ -11,7 +11,9 @@ A layer is a pair of pure functions, ``init(key) -> params`` and ``apply(params,
 
 from __future__ import annotations
 
-from tinyjax import initializers, interop, linear, losses, sharding
+import sys as _sys
+
+from tinyjax import initializers
 from tinyjax._errors import (
     ArtifactError,
     ConfigError,
@@ -23,17 +25,24 @@ from tinyjax._errors import (
     WeightsMismatchError,
 )
 from tinyjax._version import __version__
-from tinyjax.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
-from tinyjax.dropout import Dropout
-from tinyjax.exporting import export, load_exported
 from tinyjax.layer import Layer, Params, as_layer
-from tinyjax.linear import Linear
+from tinyjax.nn import linear, losses
+from tinyjax.nn.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinyjax.nn.dropout import Dropout
+from tinyjax.nn.linear import Linear
+from tinyjax.nn.repeat import Repeat
+from tinyjax.nn.sequential import Sequential
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
-from tinyjax.predictor import Predictor, compile
-from tinyjax.repeat import Repeat
-from tinyjax.sequential import Sequential
-from tinyjax.serialization import load, read_metadata, save
-from tinyjax.summary import Summary, summary
+from tinyjax.tools import interop, sharding
+from tinyjax.tools.exporting import export, load_exported
+from tinyjax.tools.predictor import Predictor, compile
+from tinyjax.tools.serialization import load, read_metadata, save
+from tinyjax.tools.summary import Summary, summary
+
+# Public module paths kept from the flat layout of earlier releases: ``import tinyjax.linear``,
+# ``from tinyjax.losses import mse``, ``from tinyjax.sharding import make_mesh`` keep working.
+for _module in (linear, losses, interop, sharding):
+    _sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[-1]}"] = _module
 
 __all__ = [
     "GELU",

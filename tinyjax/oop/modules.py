@@ -12,8 +12,8 @@ from typing import Any
 import jax
 
 import tinyjax as tj
-from tinyjax.dropout import check_rate
 from tinyjax.layer import Layer, Params
+from tinyjax.nn.dropout import check_rate
 from tinyjax.oop._random import next_key
 from tinyjax.oop.tensor import Tensor, as_array
 

@@ -22,9 +22,9 @@ import ml_dtypes
 import numpy as np
 
 from tinyjax._errors import ConfigError
-from tinyjax._templates import template
 from tinyjax.layer import Params
 from tinyjax.params import named_parameters
+from tinyjax.tools._templates import template
 
 __all__ = ["from_torch_state_dict", "to_torch_state_dict"]
 

@@ -18,7 +18,7 @@ from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params
 from tinyjax.params import path_name as param_name
 from tinyjax.params import path_order
-from tinyjax.sharding.rules import Strategy, param_specs
+from tinyjax.tools.sharding.rules import Strategy, param_specs
 
 __all__ = [
     "auto_axes",

@@ -27,9 +27,9 @@ import ml_dtypes
 import numpy as np
 
 from tinyjax._errors import ConfigError, WeightsFileError
-from tinyjax._templates import template
 from tinyjax.layer import Layer, Params
 from tinyjax.params import named_parameters
+from tinyjax.tools._templates import template
 
 __all__ = ["load", "read_metadata", "save"]
 

@@ -32,7 +32,7 @@ import numpy as np
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
-from tinyjax.summary import xla_costs
+from tinyjax.tools.summary import xla_costs
 
 __all__ = ["Predictor", "compile"]
 

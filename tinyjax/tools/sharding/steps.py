@@ -15,8 +15,8 @@ import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from tinyjax.layer import Layer, Params
-from tinyjax.sharding.placement import batch_sharding, param_shardings
-from tinyjax.sharding.rules import Strategy, input_feature_axis
+from tinyjax.tools.sharding.placement import batch_sharding, param_shardings
+from tinyjax.tools.sharding.rules import Strategy, input_feature_axis
 
 __all__ = ["sgd_step", "sharded_apply", "sharded_train_step"]
 

@@ -20,7 +20,7 @@ changes any parameter's spec by name.
 
 from __future__ import annotations
 
-from tinyjax.sharding.placement import (
+from tinyjax.tools.sharding.placement import (
     auto_axes,
     batch_sharding,
     init_sharded,
@@ -30,8 +30,8 @@ from tinyjax.sharding.placement import (
     shard_params,
     shard_shapes,
 )
-from tinyjax.sharding.rules import STRATEGIES, Strategy, param_specs
-from tinyjax.sharding.steps import sgd_step, sharded_apply, sharded_train_step
+from tinyjax.tools.sharding.rules import STRATEGIES, Strategy, param_specs
+from tinyjax.tools.sharding.steps import sgd_step, sharded_apply, sharded_train_step
 
 __all__ = [
     "STRATEGIES",
