@@ -21,11 +21,12 @@ from tinyjax._errors import (
     KeyArgumentError,
     ParamsError,
     ShapeError,
+    TinyjaxError,
     WeightsFileError,
     WeightsMismatchError,
 )
 from tinyjax._version import __version__
-from tinyjax.layer import Layer, Params, as_layer
+from tinyjax.layer import Lambda, Layer, Params, as_layer
 from tinyjax.nn import linear, losses
 from tinyjax.nn.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinyjax.nn.dropout import Dropout
@@ -51,6 +52,7 @@ __all__ = [
     "DTypeError",
     "Dropout",
     "KeyArgumentError",
+    "Lambda",
     "Layer",
     "Linear",
     "Params",
@@ -64,6 +66,7 @@ __all__ = [
     "Softmax",
     "Summary",
     "Tanh",
+    "TinyjaxError",
     "WeightsFileError",
     "WeightsMismatchError",
     "__version__",

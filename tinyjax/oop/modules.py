@@ -12,6 +12,8 @@ from typing import Any
 import jax
 
 import tinyjax as tj
+from tinyjax._checks import check_no_params
+from tinyjax._errors import ParamsError
 from tinyjax.layer import Layer, Params
 from tinyjax.nn.dropout import check_rate
 from tinyjax.oop._random import next_key
@@ -55,6 +57,12 @@ class Module:
         """``(layer, params)`` for the functional core, sharing this module's arrays (no copy)."""
         return self.layer, self.params
 
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Module:
+        """The module for a parameter-free functional ``layer``, built from ``layer.config``."""
+        check_no_params(params, layer.name)
+        return cls(**layer.config)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -85,6 +93,18 @@ class Linear(Module):
         module.weight = Tensor(weight)
         module.bias = Tensor(params["bias"]) if "bias" in params else None
         return module
+
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Linear:
+        """A Linear holding exactly ``params``' arrays, checked against the functional ``layer``."""
+        expected = (layer.in_features, layer.out_features)
+        got = tuple(getattr(params.get("weight"), "shape", ())) if isinstance(params, dict) else type(params).__name__
+        if got != expected:
+            raise ParamsError(layer.name, expected, got, what="params['weight']")
+        names = ["bias", "weight"] if layer.config.get("bias", True) else ["weight"]
+        if sorted(params) != names:
+            raise ParamsError(layer.name, f"a dict with {names}", sorted(params), what="params")
+        return cls.from_params(params, layer)
 
     @property
     def params(self) -> Params:
@@ -131,6 +151,11 @@ class Softmax(_Activation):
         self.dim = dim
         self.layer = tj.Softmax(axis=dim)
 
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Softmax:
+        check_no_params(params, layer.name)
+        return cls(dim=int(layer.config["axis"]))
+
     def __repr__(self) -> str:
         return f"Softmax(dim={self.dim})"
 
@@ -147,6 +172,11 @@ class Dropout(Module):
         self.p = check_rate(p)
         self.layer = tj.Dropout(self.p)
         self.key = next_key() if key is None else key
+
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Dropout:
+        check_no_params(params, layer.name)
+        return cls(float(layer.config["rate"]))
 
     def forward(self, x: Any, training: bool | None = None, key: jax.Array | None = None) -> Tensor:
         array = as_array(x)

@@ -59,6 +59,13 @@ class Sequential(Module):
     def params(self) -> Params:
         return tuple(child.params for child in self.layers)
 
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Sequential:
+        """A Sequential of the children's OOP modules, holding exactly ``params``' arrays."""
+        from tinyjax.oop.bridge import from_functional
+
+        return cls([from_functional(child, p) for child, p in zip(layer.children, params, strict=True)])
+
     def to_functional(self) -> tuple[Layer, Params]:
         """``(tinyjax.Sequential, params)`` sharing this model's arrays (no copy)."""
         return self.layer, self.params
