@@ -27,8 +27,9 @@ from tinyjax._errors import (
 )
 from tinyjax._version import __version__
 from tinyjax.layer import Lambda, Layer, Params, as_layer
+from tinyjax.nn import activations as _activations
 from tinyjax.nn import linear, losses
-from tinyjax.nn.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinyjax.nn.activations import *  # noqa: F403  (every activation the module lists in __all__)
 from tinyjax.nn.dropout import Dropout
 from tinyjax.nn.linear import Linear
 from tinyjax.nn.repeat import Repeat
@@ -46,7 +47,6 @@ for _module in (linear, losses, interop, sharding):
     _sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[-1]}"] = _module
 
 __all__ = [
-    "GELU",
     "ArtifactError",
     "ConfigError",
     "DTypeError",
@@ -58,14 +58,10 @@ __all__ = [
     "Params",
     "ParamsError",
     "Predictor",
-    "ReLU",
     "Repeat",
     "Sequential",
     "ShapeError",
-    "Sigmoid",
-    "Softmax",
     "Summary",
-    "Tanh",
     "TinyjaxError",
     "WeightsFileError",
     "WeightsMismatchError",
@@ -87,4 +83,5 @@ __all__ = [
     "save",
     "sharding",
     "summary",
+    *_activations.__all__,
 ]

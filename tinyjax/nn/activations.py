@@ -18,7 +18,7 @@ from tinyjax._checks import check_float_input, check_no_params
 from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, Params, Torch, cached, define, factory
 
-__all__ = ["GELU", "ReLU", "Sigmoid", "Softmax", "Tanh", "elementwise"]
+__all__ = ["GELU", "ReLU", "Sigmoid", "Softmax", "Tanh"]  # the activations tinyjax exports (tj.ReLU ...)
 
 
 def elementwise(
