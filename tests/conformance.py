@@ -36,6 +36,7 @@ TABLE = (
     Row("ReLU", tj.ReLU(), (4, 5), (4, 5)),
     Row("Sigmoid", tj.Sigmoid(), (4, 5), (4, 5)),
     Row("Tanh", tj.Tanh(), (4, 5), (4, 5)),
+    Row("SiLU", tj.SiLU(), (4, 5), (4, 5)),
     Row("GELU", tj.GELU(), (4, 5), (4, 5)),
     Row("GELU", tj.GELU(approximate=True), (4, 5), (4, 5)),
     Row("Softmax", tj.Softmax(), (4, 5), (4, 5)),

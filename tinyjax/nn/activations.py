@@ -18,7 +18,7 @@ from tinyjax._checks import check_float_input, check_no_params
 from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, Params, Torch, cached, define, factory
 
-__all__ = ["GELU", "ReLU", "Sigmoid", "Softmax", "Tanh"]  # the activations tinyjax exports (tj.ReLU ...)
+__all__ = ["GELU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]  # the activations tinyjax exports (tj.ReLU ...)
 
 
 def elementwise(
@@ -84,6 +84,13 @@ def ReLU() -> Layer:
 def Sigmoid() -> Layer:
     """Sigmoid layer: ``1 / (1 + exp(-x))`` elementwise, stable for large ``|x|``; no params."""
     return elementwise("Sigmoid", jax.nn.sigmoid, flops_per_element=3)  # 1 / (1 + exp(-x))
+
+
+@factory
+@cached
+def SiLU() -> Layer:
+    """SiLU (swish) layer: ``x * sigmoid(x)`` elementwise; shape and dtype preserved; no params."""
+    return elementwise("SiLU", jax.nn.silu, flops_per_element=4)  # x * 1 / (1 + exp(-x))
 
 
 @factory
