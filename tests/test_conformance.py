@@ -169,7 +169,7 @@ def test_torch_oracle_and_round_trip(row):
     module = _torch_module(torch, row.layer).eval()
     module.load_state_dict(tj.interop.to_torch_state_dict(params, row.layer), strict=True)
     with torch.no_grad():
-        expected = module(torch.from_numpy(np.asarray(x))).numpy()
+        expected = module(torch.from_numpy(np.array(x))).numpy()
     np.testing.assert_allclose(row.layer.apply(params, x), expected, rtol=1e-5, atol=1e-6)
     back = tj.interop.from_torch_state_dict(module.state_dict(), row.layer)
     for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(back), strict=True):
