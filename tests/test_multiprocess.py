@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -218,3 +220,21 @@ def test_process_local_mistakes_across_processes_raise_config_errors(measured):
             if result["process_index"] == 0
             else "ConfigError: this process's devices hold rows [(8, 16), (24, 32)] of the batch, not one contiguous"
         )
+
+
+# --- examples/multiprocess_train.py, once, with few steps -------------------------------------
+
+
+def test_example_trains_across_two_processes_as_in_one():
+    for module in ("sklearn", "optax", "tqdm"):
+        pytest.importorskip(module)
+    command = [sys.executable, "examples/multiprocess_train.py", "--num-processes", "2", "--steps", "20"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    single = re.search(r"^1 process: 1 device\(s\), final loss ([\d.]+), .* ([\d.]+) ms per step", done.stdout, re.M)
+    multi = re.search(r"^2 processes: 2 device\(s\), final loss ([\d.]+), .* ([\d.]+) ms per step", done.stdout, re.M)
+    gap = re.search(r"^max \|loss difference\| over the 20 steps: (\S+) \(tolerance 1e-05\)", done.stdout, re.M)
+    assert single and multi and gap, done.stdout
+    assert float(gap.group(1)) <= 1e-5
+    assert single.group(1) == multi.group(1)  # the final losses, to 4 decimals
+    assert "time per step, 2 processes / 1 process: " in done.stdout
