@@ -41,8 +41,8 @@ def launch_local(
 ) -> list[str]:
     """Run ``argv`` as ``num_processes`` processes of one JAX cluster on this machine's CPU; their outputs.
 
-    Process ``i`` runs ``[*argv, "--coordinator", "127.0.0.1:PORT", "--process-id", str(i),
-    "--num-processes", str(num_processes)]``, PORT a free port, with ``JAX_PLATFORMS=cpu`` and
+    Process ``i`` runs ``[*argv, "--coordinator", "127.0.0.1:PORT", "--num-processes",
+    str(num_processes), "--process-id", str(i)]``, PORT a free port, with ``JAX_PLATFORMS=cpu`` and
     ``devices_per_process`` simulated CPU devices (``--xla_force_host_platform_device_count``). The
     script passes the three values to ``jax.distributed.initialize`` before any other JAX call; it
     then sees ``num_processes * devices_per_process`` devices, as on that many hosts.
@@ -87,7 +87,7 @@ def launch_local(
         outputs = [_read(log) for log in logs]
     if failure:
         report = "\n".join(
-            f"--- process {i}: exit status {process.returncode}, last lines of its output:\n{output[-4000:]}"
+            f"--- process {i}: exit status {process.returncode}, the end of its output:\n{output[-4000:]}"
             for i, (process, output) in enumerate(zip(processes, outputs, strict=True))
         )
         raise LaunchError(f"{failure}; every process was stopped.\n{report}")
