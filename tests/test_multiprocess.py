@@ -231,10 +231,10 @@ def test_example_trains_across_two_processes_as_in_one():
     command = [sys.executable, "examples/multiprocess_train.py", "--num-processes", "2", "--steps", "20"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    single = re.search(r"^1 process: 1 device\(s\), final loss ([\d.]+), .* ([\d.]+) ms per step", done.stdout, re.M)
-    multi = re.search(r"^2 processes: 2 device\(s\), final loss ([\d.]+), .* ([\d.]+) ms per step", done.stdout, re.M)
+    # Both runs report, and their loss curves agree to float32 noise at each of the 20 steps.
+    assert re.search(r"^1 process: 1 device\(s\), final loss [\d.]+, .* ms per step", done.stdout, re.M), done.stdout
+    assert re.search(r"^2 processes: 2 device\(s\), final loss [\d.]+, .* ms per step", done.stdout, re.M), done.stdout
     gap = re.search(r"^max \|loss difference\| over the 20 steps: (\S+) \(tolerance 1e-05\)", done.stdout, re.M)
-    assert single and multi and gap, done.stdout
+    assert gap, done.stdout
     assert float(gap.group(1)) <= 1e-5
-    assert single.group(1) == multi.group(1)  # the final losses, to 4 decimals
     assert "time per step, 2 processes / 1 process: " in done.stdout
