@@ -19,14 +19,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO
 
-from tinyjax._errors import ConfigError
+from tinyjax._errors import ConfigError, TinyjaxError
 
 __all__ = ["LaunchError", "launch_local"]
 
 _DEVICE_COUNT_FLAG = re.compile(r"--xla_force_host_platform_device_count=\S*")
 
 
-class LaunchError(RuntimeError):
+class LaunchError(TinyjaxError, RuntimeError):
     """A process of a :func:`launch_local` run failed or ran out of time; the message holds every output."""
 
 
