@@ -75,6 +75,22 @@ def check_float_params(params: Any, layer: str) -> None:
             )
 
 
+def check_shape_argument(value: Any, what: str, call: str) -> tuple[int, ...]:
+    """``value`` as a shape tuple if it is a sequence of non-negative ints, else ConfigError naming ``call``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        raise ConfigError(
+            f"{call}: {what} must be a shape tuple such as (32, {value}), got the int {value}; "
+            f"for one sample of {value} features pass ({value},)"
+        )
+    try:
+        shape = tuple(value)
+    except TypeError:
+        raise ConfigError(f"{call}: {what} must be a shape tuple such as (32, 784), got {value!r}") from None
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise ConfigError(f"{call}: {what} must hold non-negative ints, got {value!r}")
+    return tuple(int(d) for d in shape)
+
+
 def check_features_axis(x: Any, features: int, layer: str) -> None:
     """Raise ShapeError unless ``x`` has shape ``(..., features)`` with at least one dimension."""
     shape = tuple(np.shape(x))

@@ -49,7 +49,7 @@ class KeyArgumentError(TypeError):
 
 
 class ConfigError(ValueError):
-    """A layer was configured with values it cannot use (``Linear(0, 3)``, ``Linear(2.5, 3)``)."""
+    """A value a layer or a tool cannot use: ``Linear(0, 3)``, ``Linear(2.5, 3)``, a class label out of range."""
 
 
 def _join(prefix: str, layer: str) -> str:

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from tinyjax._errors import ArtifactError, ConfigError
 from tinyjax.layer import Layer, Params
+from tinyjax.tools._arguments import layer_argument
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
 
@@ -33,7 +34,7 @@ def export(
     features: Sequence[int] | None = None,
     dtype: Any = jnp.float32,
     batch: str = "b",
-    platforms: Sequence[str] = ("cpu",),
+    platforms: str | Sequence[str] = ("cpu",),
     path: str | os.PathLike[str] | None = None,
 ) -> bytes:
     """Export ``layer`` with ``params`` for inference on inputs of shape ``(batch, *features)``.
@@ -43,12 +44,16 @@ def export(
       features: the per-example input shape; ``(layer.in_features,)`` by default.
       dtype: the input dtype (float32 by default).
       batch: the name of the symbolic batch dimension.
-      platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``.
+      platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``: a
+        sequence of names, or one name as a string (``platforms="cpu"`` is ``("cpu",)``).
       path: if given, the artifact is also written there.
 
     Returns:
       The serialized artifact (bytes); run it with :func:`load_exported`.
     """
+    layer = layer_argument(layer, "export")
+    if isinstance(platforms, str):  # one platform: never read as the letters of its name
+        platforms = (platforms,)
     unknown = sorted(set(platforms) - set(PLATFORMS))
     if unknown or not platforms:
         raise ConfigError(f"export platforms must be among {PLATFORMS}, got {tuple(platforms)!r}")
