@@ -81,12 +81,10 @@ class Summary:
     def __str__(self) -> str:
         titles = ("path", "layer", "output shape", "params", "param bytes", "FLOPs", "act. bytes")
         rows = [
-            (r.path, r.name[:40], str(r.output_shape), f"{r.params:,}", _size(r.param_bytes), f"{r.flops:,}")
-            + (_size(r.activation_bytes),)
+            _cells(r.path, r.name[:40], str(r.output_shape), r.params, r.param_bytes, r.flops, r.activation_bytes)
             for r in self.rows
         ]
-        total = ("total", "", "", f"{self.params:,}", _size(self.param_bytes), f"{self.flops:,}")
-        total += (_size(self.activation_bytes),)
+        total = _cells("total", "", "", self.params, self.param_bytes, self.flops, self.activation_bytes)
         # Each column as wide as its widest cell, two spaces between: large numbers never run together.
         widths = [max(len(cells[i]) for cells in (titles, *rows, total)) for i in range(len(titles))]
 
@@ -102,6 +100,11 @@ class Summary:
                 f"output {_size(self.xla_output_bytes)}, temporaries {_size(self.xla_temp_bytes)}"
             )
         return "\n".join(lines)
+
+
+def _cells(path: str, name: str, shape: str, params: int, nbytes: int, flops: int, act: int) -> tuple[str, ...]:
+    """One row of the table as text."""
+    return (path, name, shape, f"{params:,}", _size(nbytes), f"{flops:,}", _size(act))
 
 
 def _size(n: int | None) -> str:
