@@ -241,11 +241,13 @@ def compile(
 
     Returns:
       A :class:`Predictor`: ``predictor(x)`` for any batch size ``n``. Batch sizes are bucketed to
-      powers of two (padding with zeros, results sliced back), so a new size within a compiled
-      bucket never recompiles; ``predictor.compilations`` counts the executables.
+      powers of two (padding with zeros and taking the first ``n`` rows back, both on the host), so
+      the predictor compiles at most one XLA executable per bucket, whatever the sizes asked and from
+      however many threads; ``predictor.compilations`` counts every compilation it causes.
 
     Raises:
-      ShapeError: the example has no batch axis, or the layer does not accept its shape.
-      ConfigError: an unsupported ``dtype`` or a bad ``precompile`` entry.
+      ShapeError: the example is not a batch (fewer than 2 dimensions), or the layer does not accept it.
+      ConfigError: ``layer`` is not a Layer, an unsupported ``dtype`` or a bad ``precompile`` entry.
+      DTypeError: a param is not floating-point (integer weights are refused, never truncated).
     """
     return Predictor(layer, params, example, dtype, embed_params, precompile)
