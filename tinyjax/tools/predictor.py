@@ -172,7 +172,7 @@ class Predictor:
         padded = np.zeros((bucket, *self.features), self.input_dtype)
         padded[:n] = x
         # The slice on the host: sliced on the device, each n would compile its own slice.
-        return jax.device_put(np.asarray(self._call(padded))[:n])
+        return jax.device_put(np.asarray(self._call(padded))[:n])  # jnp.asarray here compiles a copy per shape
 
     def _bucket_for(self, n: int) -> int:
         """The batch size that runs ``n`` rows: ``n`` itself if compiled (the example's), else a power of two."""
