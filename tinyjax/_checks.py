@@ -86,7 +86,7 @@ def check_shape_argument(value: Any, what: str, call: str) -> tuple[int, ...]:
         shape = tuple(value)
     except TypeError:
         raise ConfigError(f"{call}: {what} must be a shape tuple such as (32, 784), got {value!r}") from None
-    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in shape):
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and int(d) >= 0 for d in shape):
         raise ConfigError(f"{call}: {what} must hold non-negative ints, got {value!r}")
     return tuple(int(d) for d in shape)
 

@@ -152,7 +152,7 @@ _HEADER_FIELD = f'"{_HEADER_DIGEST}":"'.encode()  # a quote inside a JSON string
 
 
 def _digest(array: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).reshape(-1).view(np.uint8)).hexdigest()  # bytes, no copy
+    return hashlib.sha256(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data).hexdigest()  # no copy
 
 
 def _header_digest(data: bytes | bytearray, at: int) -> str:
