@@ -21,6 +21,7 @@ other tools or an older tinyjax) load unchecked, as safetensors itself reads the
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -138,10 +139,12 @@ def save(
             raise ConfigError(f"tensor {name!r} has dtype {array.dtype}, which safetensors cannot store")
     header[_TENSOR_DIGESTS] = json.dumps({name: _digest(array) for name, array in tensors.items()}, sort_keys=True)
     header[_HEADER_DIGEST] = _PLACEHOLDER
-    data = bytearray(safetensors.numpy.save(tensors, metadata=header))
-    at = data.index(_HEADER_FIELD + _PLACEHOLDER.encode()) + len(_HEADER_FIELD)
-    data[at : at + 64] = _header_digest(data, at).encode()
-    _write_atomically(Path(path), data)
+    data = memoryview(safetensors.numpy.save(tensors, metadata=header))
+    end = 8 + struct.unpack("<Q", data[:8])[0]
+    head = bytearray(data[:end])  # the header is patched in a copy of its own: the tensor bytes are not copied
+    at = head.index(_HEADER_FIELD + _PLACEHOLDER.encode()) + len(_HEADER_FIELD)
+    head[at : at + 64] = _header_digest(head, at).encode()
+    _write_atomically(Path(path), [head, data[end:]])
 
 
 _CODES = {np.dtype(dtype).name for dtype in _DTYPES.values()}
@@ -164,7 +167,8 @@ def _header_digest(data: bytes | bytearray, at: int) -> str:
     return digest.hexdigest()
 
 
-def _write_atomically(path: Path, data: bytes | bytearray) -> None:
+def _write_atomically(path: Path, parts: list[Any]) -> None:
+    """Write the bytes of ``parts`` (buffers), in order, to ``path`` through a temporary file and a rename."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
@@ -176,9 +180,10 @@ def _write_atomically(path: Path, data: bytes | bytearray) -> None:
         with os.fdopen(descriptor, "wb") as handle:
             if mode is not None:
                 os.chmod(handle.fileno(), mode)
-            view = memoryview(data)
-            for start in range(0, len(view), _CHUNK):
-                handle.write(view[start : start + _CHUNK])
+            for part in parts:
+                view = memoryview(part)
+                for start in range(0, len(view), _CHUNK):
+                    handle.write(view[start : start + _CHUNK])
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -199,7 +204,7 @@ def _mode_to_keep(path: Path) -> int | None:
         return None
     if not mode & 0o222 or not os.access(path, os.W_OK):
         raise PermissionError(
-            13,
+            errno.EACCES,
             f"cannot save weights: the file is read-only (mode {mode:o}); make it writable or choose another path",
             os.fspath(path),
         )
@@ -273,6 +278,8 @@ def _check_header(data: bytes, metadata: dict[str, str], where: str) -> dict[str
         digests = json.loads(metadata[_TENSOR_DIGESTS])
     except (KeyError, ValueError):
         raise WeightsFileError(corrupted) from None
+    if not isinstance(digests, dict):
+        raise WeightsFileError(corrupted)
     return digests
 
 
