@@ -64,6 +64,11 @@ CASES = {
         tj.ConfigError,
         ["export platforms must be among", "'cuda'", "('gpu',)"],
     ),
+    "export integer weights": (
+        lambda tmp: tj.export(MLP, INT_PARAMS),
+        tj.DTypeError,
+        ["export(Sequential", "is int32: weights must be floating-point"],
+    ),
     "export a plain function": (
         lambda tmp: tj.export(_plain_apply, PARAMS),
         tj.ConfigError,
