@@ -47,7 +47,7 @@ CASES = {
     "compile with a 1-D example": (
         lambda tmp: tj.compile(MLP, PARAMS, jnp.ones(784)),
         tj.ShapeError,
-        ["compile(Sequential", "example", "got (784,)", "one row per sample", "x[None]"],
+        ["compile(Sequential", "expected example of shape (batch, features, ...), got (784,)", "x[None]"],
     ),
     "compile with integer weights": (
         lambda tmp: tj.compile(MLP, INT_PARAMS, X),

@@ -74,7 +74,7 @@ class Predictor:
                 ("batch", "features", "..."),
                 shape,
                 what="example",
-                hint="The example is a batch: one row per sample (a single sample x of shape (784,) is x[None])",
+                hint="The example is a batch, one row per sample: for a single sample x pass x[None]",
             )
         if dtype is not None and jnp.dtype(dtype) not in [jnp.dtype(d) for d in (*_LOW_PRECISION, jnp.float32)]:
             raise ConfigError(f"compile dtype must be bfloat16, float16 or float32, got {jnp.dtype(dtype)}")
@@ -154,11 +154,12 @@ class Predictor:
 
     def _slow_call(self, x: Any) -> jax.Array:
         if not _ready(x, self.input_dtype):
-            dtype = getattr(x, "dtype", None) or np.asarray(x).dtype
-            if not jnp.issubdtype(dtype, jnp.floating):
+            if not hasattr(x, "dtype"):  # a list or a scalar
+                x = np.asarray(x)
+            if not jnp.issubdtype(x.dtype, jnp.floating):
                 raise DTypeError(
                     f"Predictor({self.layer.name})",
-                    f"expected floating input, got {dtype}; convert it with x.astype(np.float32)",
+                    f"expected floating input, got {x.dtype}; convert it with x.astype(np.float32)",
                 )
             x = np.asarray(x, self.input_dtype)  # on the host: a device conversion compiles per shape
         shape = tuple(x.shape)
