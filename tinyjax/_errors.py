@@ -71,7 +71,7 @@ class ArtifactError(ValueError):
 
 
 class WeightsFileError(ValueError):
-    """A weights file that cannot be read: truncated, corrupted, or not a safetensors file at all."""
+    """A weights file that cannot be read: truncated, corrupted (a checksum does not match), or not safetensors."""
 
 
 class WeightsMismatchError(ValueError):
