@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -31,22 +32,6 @@ def test_symbolic_batch_and_platforms():
     assert str(shape[0]) == "b" and shape[1:] == (12,)
 
 
-def test_loads_and_runs_with_jax_only(tmp_path):
-    path = tmp_path / "model.jaxexport"
-    tj.export(MODEL, PARAMS, path=path)
-    x = np.linspace(-1, 1, 36, dtype=np.float32).reshape(3, 12)
-    script = (
-        "import sys, jax, numpy as np\n"
-        "sys.modules['tinyjax'] = None  # any import of tinyjax would fail\n"
-        f"exported = jax.export.deserialize(bytearray(open({str(path)!r}, 'rb').read()))\n"
-        "x = np.linspace(-1, 1, 36, dtype=np.float32).reshape(3, 12)\n"
-        "print(repr(np.asarray(exported.call(x)).tolist()))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    np.testing.assert_allclose(np.array(eval(done.stdout)), MODEL.apply(PARAMS, x), rtol=1e-6, atol=1e-7)
-
-
 def test_features_and_errors():
     pair = (lambda key: (), lambda p, x: x * 2)
     with pytest.raises(tj.ConfigError, match="features"):
@@ -68,3 +53,29 @@ def test_unknown_platforms_and_garbage_artifacts_are_clear_errors(tmp_path):
     broken.write_bytes(artifact[: len(artifact) // 2])
     with pytest.raises(tj.ArtifactError, match=r"broken\.jax"):
         tj.load_exported(broken)
+
+
+def test_loads_and_runs_with_jax_only_as_the_readme_shows(tmp_path):
+    # The README's serving block shows the loading code for a machine without tinyjax: run those lines
+    # as written, in a process where importing tinyjax fails.
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    lines = [line.split("#")[0].rstrip() for line in readme.splitlines() if "jax.export.deserialize(" in line]
+    lines += [line.split("#")[0].rstrip() for line in readme.splitlines() if line.startswith("y = exported.call(")]
+    assert lines == ["exported = jax.export.deserialize(bytearray(artifact))", "y = exported.call(x)"]
+    path = tmp_path / "model.jaxexport"
+    tj.export(MODEL, PARAMS, path=path)
+    x = np.linspace(-1, 1, 60, dtype=np.float32).reshape(5, 12)
+    np.save(tmp_path / "x.npy", x)
+    script = "\n".join(
+        [
+            "import sys, jax, numpy as np",
+            "sys.modules['tinyjax'] = None  # any import of tinyjax would fail",
+            f"artifact = open({str(path)!r}, 'rb').read()",
+            f"x = np.load({str(tmp_path / 'x.npy')!r})",
+            *lines,
+            "print(repr(np.asarray(y).tolist()))",
+        ]
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.array(eval(done.stdout)), MODEL.apply(PARAMS, x), rtol=1e-6, atol=1e-7)

@@ -1,5 +1,7 @@
 """tinyjax.compile: equal to the plain apply, buckets without recompiles, the bf16 policy."""
 
+import threading
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,6 +11,15 @@ import tinyjax as tj
 
 MODEL = tj.Sequential(tj.Linear(20, 16), tj.ReLU(), tj.Linear(16, 8), tj.Tanh(), tj.Linear(8, 3))
 PARAMS = MODEL.init(jax.random.key(0))
+
+
+# XLA compilations counted by jax itself: a listener on jax's backend-compile event (the name in
+# jax/_src/dispatch.py, the same from jax 0.8 to 0.10), registered once (jax 0.8 cannot unregister one).
+BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+XLA_COMPILATIONS: list[str] = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, duration, **kwargs: XLA_COMPILATIONS.append(event) if event == BACKEND_COMPILE_EVENT else None
+)
 
 
 def _x(n: int) -> jax.Array:
@@ -141,3 +152,54 @@ def test_lists_are_accepted_and_integer_input_refused_like_the_plain_apply():
             predict(np.ones((2, 20), dtype))
     with pytest.raises(tj.DTypeError):
         MODEL.apply(PARAMS, np.ones((2, 20), np.int32))  # the same rule as the layer's own apply
+
+
+def test_every_size_from_eight_threads_compiles_once_per_bucket():
+    rows = np.asarray(jax.random.normal(jax.random.key(7), (300, 20)))
+    want = np.asarray(MODEL.apply(PARAMS, rows))  # rows are independent: size n's answer is want[:n]
+    # Odd sizes as NumPy arrays, even ones as jax arrays (placed now: placing compiles nothing).
+    batches = {n: rows[:n] if n % 2 else jnp.asarray(rows[:n]) for n in range(1, 301)}
+    results: dict[int, np.ndarray] = {}
+    errors: list[BaseException] = []
+    before = len(XLA_COMPILATIONS)
+    predict = tj.compile(MODEL, PARAMS, np.zeros((8, 20), np.float32))
+    assert len(XLA_COMPILATIONS) - before == predict.compilations == 1
+
+    def work(sizes: list[int]) -> None:
+        try:
+            for n in sizes:
+                results[n] = np.asarray(predict(batches[n]))
+        except BaseException as error:  # re-raised in the main thread below
+            errors.append(error)
+
+    order = list(range(1, 301))
+    np.random.default_rng(0).shuffle(order)
+    threads = [threading.Thread(target=work, args=(order[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    for n in range(1, 301):
+        assert results[n].shape == (n, 3)
+        np.testing.assert_allclose(results[n], want[:n], rtol=1e-6, atol=1e-6, err_msg=f"batch {n}")
+    assert predict.buckets == (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+    assert len(XLA_COMPILATIONS) - before == predict.compilations == 10  # one per bucket, nothing per size
+    predict.compiled(8)  # the executable for XLA's analyses: compiled anew, and counted
+    assert len(XLA_COMPILATIONS) - before == predict.compilations == 11
+
+
+def test_inputs_converted_on_the_host_compile_nothing_more():
+    predict = tj.compile(MODEL, PARAMS, np.zeros((4, 20), np.float32))
+    x = np.asarray(_x(4))
+    inputs = (
+        x.astype(np.float64),  # another float dtype
+        jnp.asarray(x, jnp.bfloat16),  # a jax array of another dtype
+        jnp.full((4, 20), 0.5),  # a weakly typed jax array
+        x.tolist(),  # a list
+        x[:3].astype(np.float16),  # padded too
+    )
+    before = len(XLA_COMPILATIONS)
+    for given in inputs:
+        assert predict(given).shape[1:] == (3,)
+    assert len(XLA_COMPILATIONS) - before == 0 and predict.compilations == 1

@@ -28,7 +28,8 @@ BLOCKS = {
     "## Serving: compile, export, deep stacks, costs": (
         SEED,
         "assert predict.buckets == (1, 32, 256)\n"
-        "np.testing.assert_allclose(tj.load_exported(artifact)(x), predict(x), rtol=1e-5, atol=1e-5)",
+        "np.testing.assert_allclose(tj.load_exported(artifact)(x), predict(x), rtol=1e-5, atol=1e-5)\n"
+        "np.testing.assert_allclose(y, predict(x), rtol=1e-5, atol=1e-5)",
     ),
     "## Weights, PyTorch, losses and a real training run": (
         SEED

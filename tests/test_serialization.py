@@ -273,3 +273,128 @@ def test_colliding_names_are_refused(tmp_path):
 def test_missing_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"the folder .*nowhere does not exist"):
         tj.save(tmp_path / "nowhere" / "w.safetensors", {"weight": jnp.ones(2)})
+
+
+def test_zero_d_leaves_keep_their_shape(tmp_path):
+    params = {"scale": jnp.float32(2.5), "shift": jnp.zeros((), jnp.bfloat16), "weight": jnp.ones((2, 3))}
+    path = tmp_path / "w.safetensors"
+    tj.save(path, params)
+    assert {name: entry["shape"] for name, entry in __import__("safetensors").deserialize(path.read_bytes())} == {
+        "scale": [],
+        "shift": [],
+        "weight": [2, 3],
+    }
+    back = tj.load(path, params)
+    for name in params:
+        assert back[name].shape == params[name].shape and back[name].dtype == params[name].dtype
+        assert _bits(back[name]) == _bits(params[name])
+
+
+def test_a_user_pairs_scalar_param_saves_under_its_layer(tmp_path):
+    def init(key):
+        return {"scale": jnp.float32(3.0), "weight": jax.random.normal(key, (4, 2))}
+
+    def apply(params, x):
+        return params["scale"] * (x @ params["weight"])
+
+    model = tj.as_layer((init, apply))
+    params = model.init(jax.random.key(0))
+    path = tmp_path / "pair.safetensors"
+    tj.save(path, params, layer=model)
+    back = tj.load(path, model)
+    assert back["scale"].shape == () and float(back["scale"]) == 3.0
+    np.testing.assert_array_equal(model.apply(back, jnp.ones((1, 4))), model.apply(params, jnp.ones((1, 4))))
+
+
+@pytest.mark.parametrize("params", [None, (), {}, [(), {}]])
+def test_empty_params_are_refused_and_nothing_written(tmp_path, params):
+    with pytest.raises(tj.ConfigError, match="the params are empty"):
+        tj.save(tmp_path / "w.safetensors", params)
+    assert not list(tmp_path.iterdir())
+
+
+def _mode(path):
+    return os.stat(path).st_mode & 0o777
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077, 0o002])
+def test_a_new_file_gets_the_mode_open_would_give(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        tj.save(tmp_path / "w.safetensors", {"weight": jnp.ones(2)})
+        with open(tmp_path / "plain", "wb"):
+            pass
+    finally:
+        os.umask(previous)
+    assert _mode(tmp_path / "w.safetensors") == _mode(tmp_path / "plain") == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664, 0o666])
+def test_a_replaced_file_keeps_its_mode(tmp_path, mode):
+    path = tmp_path / "w.safetensors"
+    tj.save(path, {"weight": jnp.ones(2)})
+    os.chmod(path, mode)
+    previous = os.umask(0o077)  # the umask would give 0o600: the old file's mode wins
+    try:
+        tj.save(path, {"weight": jnp.zeros(2)})
+    finally:
+        os.umask(previous)
+    assert _mode(path) == mode
+    assert float(tj.load(path, {"weight": jnp.ones(2)})["weight"][0]) == 0.0
+
+
+def test_a_read_only_file_is_refused_not_replaced(tmp_path):
+    path = tmp_path / "w.safetensors"
+    tj.save(path, {"weight": jnp.ones(2)})
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    with pytest.raises(PermissionError, match="read-only") as info:
+        tj.save(path, {"weight": jnp.zeros(2)})
+    assert info.value.filename == str(path) and str(path) in str(info.value)
+    assert path.read_bytes() == before and _mode(path) == 0o444
+    assert [p.name for p in tmp_path.iterdir()] == ["w.safetensors"]
+
+
+def test_a_file_the_user_may_not_write_is_refused(tmp_path, monkeypatch):
+    # Another user's 0o644 file: open(path, "wb") fails for us, so save must too (os.access says so).
+    path = tmp_path / "w.safetensors"
+    tj.save(path, {"weight": jnp.ones(2)})
+    monkeypatch.setattr(serialization.os, "access", lambda p, m: False)
+    with pytest.raises(PermissionError, match=r"read-only \(mode 644\)"):
+        tj.save(path, {"weight": jnp.zeros(2)})
+
+
+def test_write_errors_name_the_target_not_the_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "w.safetensors"
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(serialization.os, "fsync", full)
+    with pytest.raises(OSError) as info:
+        tj.save(path, {"weight": jnp.ones(2)})
+    assert info.value.errno == 28 and info.value.filename == str(path)
+    assert str(path) in str(info.value) and ".tmp" not in str(info.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_bfloat16_file_loads_into_a_float32_model_with_dtype(tmp_path):
+    model = tj.Sequential(tj.Linear(3, 4), tj.ReLU(), tj.Linear(4, 2))
+    params = model.init(jax.random.key(0))
+    low = jax.tree_util.tree_map(lambda a: a.astype(jnp.bfloat16), params)
+    path = tmp_path / "bf16.safetensors"
+    tj.save(path, low, layer=model)
+    with pytest.raises(tj.WeightsMismatchError, match="expected dtype float32, got bfloat16"):
+        tj.load(path, model)
+    back = tj.load(path, model, dtype=jnp.float32)
+    for ours, theirs in zip(jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(low), strict=True):
+        assert ours.dtype == jnp.float32
+        np.testing.assert_array_equal(ours, theirs.astype(jnp.float32))  # bf16 -> f32 is exact
+    with pytest.raises(tj.ConfigError, match="must be a floating dtype, got int32"):
+        tj.load(path, model, dtype=jnp.int32)
+
+
+def test_load_without_a_template_says_what_to_pass(tmp_path):
+    tj.save(tmp_path / "w.safetensors", {"weight": jnp.ones(2)})
+    with pytest.raises(tj.ConfigError, match=r"like=None\): pass the Layer the weights belong to"):
+        tj.load(tmp_path / "w.safetensors", None)

@@ -1,5 +1,7 @@
 """summary: analytical counts equal hand-computed ones for the seed MLP and agree with XLA."""
 
+import re
+
 import jax
 import pytest
 
@@ -61,3 +63,32 @@ def test_nested_paths_and_repeat_rows():
 def test_table_text():
     text = str(tj.summary(SEED, SEED.param_shapes(), (32, 784)))
     assert "Linear(784 -> 128)" in text and "109,386" in text and "7,000,384" in text and "XLA:" in text
+
+
+def test_the_table_keeps_large_numbers_apart():
+    # GPT-3's Linear(12288, 49152) at batch 1024: 2.3 GiB of params, 1.2e12 FLOPs (once printed as one word).
+    layer = tj.Linear(12288, 49152)
+    result = tj.summary(layer, layer.param_shapes(), (1024, 12288), xla=False)
+    lines = str(result).splitlines()
+    header, row, total = lines[1], lines[3], lines[5]
+    assert re.split(r"\s{2,}", header) == [
+        "path",
+        "layer",
+        "output shape",
+        "params",
+        "param bytes",
+        "FLOPs",
+        "act. bytes",
+    ]
+    flops = f"{2 * 1024 * 12288 * 49152 + 1024 * 49152:,}"
+    assert re.split(r"\s{2,}", row) == [
+        "-",
+        "Linear(12288 -> 49152)",
+        "(1024, 49152)",
+        "604,028,928",
+        "2.3 GiB",
+        flops,
+        "192.0 MiB",
+    ]
+    assert re.split(r"\s{2,}", total) == ["total", "604,028,928", "2.3 GiB", flops, "192.0 MiB"]
+    assert len({len(line) for line in lines[1:6]}) == 1  # every column lines up

@@ -17,10 +17,21 @@ def seed_mlp() -> tj.Layer:
     return tj.Sequential(tj.Linear(784, 128), tj.ReLU(), tj.Linear(128, 64), tj.ReLU(), tj.Linear(64, 10))
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse turns the ValueError into a usage error, no traceback)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+positive_int.__name__ = "positive integer"  # argparse's message: "invalid positive integer value: '-1'"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tinyjax", description=__doc__)
-    parser.add_argument("--batch", type=int, default=32, help="inference batch size (default 32)")
-    parser.add_argument("--repeats", type=int, default=200, help="timed calls for the median (default 200)")
+    parser.add_argument("--batch", type=positive_int, default=32, help="inference batch size (default 32)")
+    parser.add_argument("--repeats", type=positive_int, default=200, help="timed calls for the median (default 200)")
     args = parser.parse_args(argv)
 
     model = seed_mlp()

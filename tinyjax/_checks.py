@@ -56,6 +56,41 @@ def check_float_input(x: Any, layer: str) -> None:
         )
 
 
+def check_float_params(params: Any, layer: str) -> None:
+    """Raise DTypeError unless every leaf of ``params`` is a real floating-point array.
+
+    Integer weights would make a float model compute in integers or truncate what it is given; this
+    names the first leaf that is not floating and says how to convert the params.
+    """
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is None:
+            dtype = np.asarray(leaf).dtype
+        if not jnp.issubdtype(dtype, jnp.floating):
+            name = jax.tree_util.keystr(path) or "params"
+            raise DTypeError(
+                layer,
+                f"params{name if name != 'params' else ''} is {dtype}: weights must be floating-point; "
+                "convert them with jax.tree.map(lambda a: a.astype(jnp.float32), params)",
+            )
+
+
+def check_shape_argument(value: Any, what: str, call: str) -> tuple[int, ...]:
+    """``value`` as a shape tuple if it is a sequence of non-negative ints, else ConfigError naming ``call``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        raise ConfigError(
+            f"{call}: {what} must be a shape tuple such as (32, {value}), got the int {value}; "
+            f"for one sample of {value} features pass ({value},)"
+        )
+    try:
+        shape = tuple(value)
+    except TypeError:
+        raise ConfigError(f"{call}: {what} must be a shape tuple such as (32, 784), got {value!r}") from None
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and int(d) >= 0 for d in shape):
+        raise ConfigError(f"{call}: {what} must hold non-negative ints, got {value!r}")
+    return tuple(int(d) for d in shape)
+
+
 def check_features_axis(x: Any, features: int, layer: str) -> None:
     """Raise ShapeError unless ``x`` has shape ``(..., features)`` with at least one dimension."""
     shape = tuple(np.shape(x))

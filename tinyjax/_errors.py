@@ -57,7 +57,7 @@ class KeyArgumentError(TinyjaxError, TypeError):
 
 
 class ConfigError(TinyjaxError, ValueError):
-    """A layer was configured with values it cannot use (``Linear(0, 3)``, ``Linear(2.5, 3)``)."""
+    """A value a layer or a tool cannot use: ``Linear(0, 3)``, ``Linear(2.5, 3)``, a class label out of range."""
 
 
 def _join(prefix: str, layer: str) -> str:
@@ -79,7 +79,7 @@ class ArtifactError(TinyjaxError, ValueError):
 
 
 class WeightsFileError(TinyjaxError, ValueError):
-    """A weights file that cannot be read: truncated, corrupted, or not a safetensors file at all."""
+    """A weights file that cannot be read: truncated, corrupted (a checksum does not match), or not safetensors."""
 
 
 class WeightsMismatchError(TinyjaxError, ValueError):

@@ -18,7 +18,14 @@ import jax
 import jax.numpy as jnp
 
 from tinyjax import initializers
-from tinyjax._checks import check_array_shape, check_features, check_features_axis, check_float_input, check_key
+from tinyjax._checks import (
+    check_array_shape,
+    check_features,
+    check_features_axis,
+    check_float_input,
+    check_float_params,
+    check_key,
+)
 from tinyjax._errors import ConfigError, ParamsError
 from tinyjax.initializers import Initializer
 from tinyjax.layer import Layer, Params, Torch, cached, define, factory, jit_apply
@@ -90,6 +97,7 @@ def _apply(
 ) -> jax.Array:
     """``x @ weight + bias``: ``(..., in)`` -> ``(..., out)``; ``sizes`` = ``(in, out, bias)`` a factory fixed."""
     layer = _check_params(params, sizes)
+    check_float_params(params, layer)
     check_float_input(x, layer)
     check_features_axis(x, params["weight"].shape[0], layer)
     weight = params["weight"]

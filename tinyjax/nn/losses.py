@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
 
@@ -61,14 +62,18 @@ def cross_entropy(logits: jax.Array, labels: jax.Array, *, reduction: str = "mea
 
     Args:
       logits: floating ``(..., C)``: one row of class scores per example.
-      labels: either integer class indices ``(...)`` in ``[0, C)`` (an index out of range gives a
-        meaningless loss: it is not checked, since values are unknown at trace time), or floating
-        class probabilities / one-hot rows ``(..., C)`` (each row should sum to 1).
+      labels: either integer class indices ``(...)`` in ``[0, C)``, or floating class probabilities /
+        one-hot rows ``(..., C)`` (each row should sum to 1). An index outside ``[0, C)`` raises
+        ConfigError when the labels are concrete (an eager call, or labels closed over by your
+        ``jax.jit``); when they are traced (arguments of a jitted function) their values are unknown
+        until run time, and that example's loss is NaN (so is the mean or sum): never a finite,
+        wrong number.
       reduction: ``"mean"`` over the examples (a scalar), ``"sum"``, or ``"none"`` (shape ``(...)``).
 
     Computed as ``logsumexp(logits) - logits[label]`` (``-sum(targets * log_softmax(logits))`` for
     probabilities): no overflow for logits of any size.
     """
+    given = labels
     logits, labels = jnp.asarray(logits), jnp.asarray(labels)
     _check_reduction("cross_entropy", reduction)
     _check_float("cross_entropy", "logits", logits)
@@ -84,7 +89,10 @@ def cross_entropy(logits: jax.Array, labels: jax.Array, *, reduction: str = "mea
                 what="integer labels",
                 hint="Integer labels have the logits' shape without the class axis; pass one-hot rows as floats",
             )
-        losses = -jnp.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
+        classes = logits.shape[-1]
+        _check_labels_in_range(given, classes)
+        picked = jnp.take_along_axis(log_probs, jnp.clip(labels, 0, classes - 1)[..., None], axis=-1)[..., 0]
+        losses = jnp.where((labels >= 0) & (labels < classes), -picked, jnp.nan)
     elif jnp.issubdtype(labels.dtype, jnp.floating):
         if labels.shape != logits.shape:
             raise ShapeError(
@@ -99,6 +107,20 @@ def cross_entropy(logits: jax.Array, labels: jax.Array, *, reduction: str = "mea
         detail = f"labels must be integer indices or floating probabilities, got {labels.dtype}"
         raise DTypeError("cross_entropy", detail)
     return _reduce(losses, reduction)
+
+
+def _check_labels_in_range(labels: Any, classes: int) -> None:
+    """ConfigError if concrete integer ``labels`` hold an index outside ``[0, classes)``; traced ones pass."""
+    if isinstance(labels, jax.core.Tracer):
+        return  # values unknown until run time: cross_entropy's loss is NaN there instead
+    values = np.asarray(labels)
+    outside = (values < 0) | (values >= classes)
+    if outside.any():
+        where = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ConfigError(
+            f"cross_entropy: integer labels must be class indices in [0, {classes}), got {values[where]} "
+            f"at index {where} ({int(outside.sum())} label(s) outside); check the labels or the logits' class axis"
+        )
 
 
 def binary_cross_entropy(logits: jax.Array, targets: jax.Array, *, reduction: str = "mean") -> jax.Array:

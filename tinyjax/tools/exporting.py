@@ -17,8 +17,10 @@ import jax
 import jax.export  # a submodule that `import jax` did not load in jax 0.6
 import jax.numpy as jnp
 
+from tinyjax._checks import check_float_params
 from tinyjax._errors import ArtifactError, ConfigError
 from tinyjax.layer import Layer, Params
+from tinyjax.tools._arguments import layer_argument
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
 
@@ -33,7 +35,7 @@ def export(
     features: Sequence[int] | None = None,
     dtype: Any = jnp.float32,
     batch: str = "b",
-    platforms: Sequence[str] = ("cpu",),
+    platforms: str | Sequence[str] = ("cpu",),
     path: str | os.PathLike[str] | None = None,
 ) -> bytes:
     """Export ``layer`` with ``params`` for inference on inputs of shape ``(batch, *features)``.
@@ -43,12 +45,23 @@ def export(
       features: the per-example input shape; ``(layer.in_features,)`` by default.
       dtype: the input dtype (float32 by default).
       batch: the name of the symbolic batch dimension.
-      platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``.
+      platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``: a
+        sequence of names, or one name as a string (``platforms="cpu"`` is ``("cpu",)``).
       path: if given, the artifact is also written there.
 
     Returns:
-      The serialized artifact (bytes); run it with :func:`load_exported`.
+      The serialized artifact (bytes); run it with :func:`load_exported`, or with jax alone:
+      ``jax.export.deserialize(bytearray(artifact)).call(x)``.
+
+    Raises:
+      ConfigError: ``layer`` is not a Layer, an unknown platform, or no ``features`` for a layer
+        that does not fix its input size.
+      DTypeError: a param is not floating-point.
     """
+    layer = layer_argument(layer, "export")
+    check_float_params(params, f"export({layer.name})")
+    if isinstance(platforms, str):  # one platform: never read as the letters of its name
+        platforms = (platforms,)
     unknown = sorted(set(platforms) - set(PLATFORMS))
     if unknown or not platforms:
         raise ConfigError(f"export platforms must be among {PLATFORMS}, got {tuple(platforms)!r}")
@@ -70,7 +83,12 @@ def export(
 
 
 def load_exported(artifact: bytes | bytearray | str | os.PathLike[str]) -> Callable[[Any], jax.Array]:
-    """Load an artifact written by :func:`export` (bytes or a file path): ``predict(x) -> y``."""
+    """Load an artifact written by :func:`export` (bytes or a file path): ``predict(x) -> y``.
+
+    tinyjax's loader: ``jax.jit`` of the artifact's call, with a clear error for bytes that are not
+    an artifact. Where tinyjax is not installed, jax alone loads it the same way
+    (``jax.export.deserialize(bytearray(artifact)).call(x)``).
+    """
     data = artifact if isinstance(artifact, (bytes, bytearray)) else Path(artifact).read_bytes()
     try:
         exported = jax.export.deserialize(bytearray(data))

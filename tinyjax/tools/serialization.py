@@ -8,21 +8,33 @@
 Tensors are named as :func:`tinyjax.named_parameters` names them (``"0.weight"``, ``"0.bias"``...),
 in tinyjax's ``(in, out)`` layout (see :mod:`tinyjax.interop` for PyTorch's). A safetensors file is
 an 8-byte header length, a JSON header (names, dtypes, shapes, offsets, string metadata) and raw
-little-endian bytes: reading it never executes anything. bfloat16 and float16 round-trip bit-exactly.
+little-endian bytes: reading it never executes anything. Every leaf keeps its shape (0-d included)
+and dtype; bfloat16 and float16 round-trip bit-exactly.
+
+Files written by :func:`save` carry SHA-256 checksums in their metadata: ``tinyjax.sha256``, one per
+tensor's bytes, and ``tinyjax.header_sha256``, over the 8-byte length and the header with that
+value's 64 hex digits read as zeros. :func:`load` checks both, so a changed byte anywhere in the file
+is a :class:`~tinyjax.WeightsFileError` naming the tensor or the header. Files without them (written by
+other tools or an older tinyjax) load unchecked, as safetensors itself reads them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
+import re
+import secrets
+import stat
 import struct
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
 
@@ -73,22 +85,36 @@ def save(
 
     Args:
       path: the file to write (``.safetensors`` by convention); its folder must exist.
-      params: any params pytree (a Layer's, a Sequential's tuple...). Every leaf is written with its
-        own shape and dtype, named as :func:`~tinyjax.named_parameters` names it.
+      params: any params pytree with at least one array (a Layer's, a Sequential's tuple, an optax
+        state...). Every leaf is written with its own shape (0-d included) and dtype, named as
+        :func:`~tinyjax.named_parameters` names it.
       metadata: extra ``{str: str}`` entries for the header (keys must not start with ``tinyjax.``).
       layer: the Layer the params belong to; its name is recorded in the header, and the params are
         checked against it first: names and shapes, not dtypes, so a bfloat16 copy of a float32
         model's params can be saved (WeightsMismatchError if they are another model's).
 
-    The header also records ``tinyjax.format``, ``tinyjax.version``, ``tinyjax.layer`` and ``tinyjax.structure``
-    (the params' pytree structure). The bytes go
-    to a temporary file in the same folder, flushed and fsynced, which then replaces ``path`` in one
-    rename: a crash or an exception part-way leaves any previous file at ``path`` untouched, and the
-    temporary file is removed.
+    The header also records ``tinyjax.format``, ``tinyjax.version``, ``tinyjax.layer``,
+    ``tinyjax.structure`` (the params' pytree structure) and the checksums (module docstring). The
+    bytes go to a temporary file in the same folder, flushed and fsynced, which then replaces ``path``
+    in one rename: a crash or an exception part-way leaves any previous file at ``path`` untouched,
+    and the temporary file is removed. A new file gets the mode ``open(path, "wb")`` would give it
+    (``0o666`` less the umask); a replaced file keeps its own mode.
+
+    Raises:
+      ConfigError: empty params (``None``, ``()``, ``{}``), bad metadata, or two leaves with one name.
+      WeightsMismatchError: the params do not fit ``layer``.
+      PermissionError: ``path`` is a file the current user may not write, or one with no write
+        permission for anyone (``chmod a-w``: refused even for root, never silently replaced).
+      OSError: the file cannot be written (the message names ``path``, never the temporary file).
     """
     safetensors = _safetensors()
     from tinyjax._version import __version__
 
+    if not jax.tree_util.tree_leaves(params):
+        raise ConfigError(
+            f"save({os.fspath(path)!r}): the params are empty ({params!r}); pass the params pytree "
+            "returned by model.init (nothing was written)"
+        )
     header = {"tinyjax.format": FORMAT, "tinyjax.version": __version__}
     header["tinyjax.layer"] = layer.name if layer is not None else "unknown (no layer given to save)"
     header["tinyjax.structure"] = str(jax.tree_util.tree_structure(params))
@@ -101,7 +127,7 @@ def save(
     named = named_parameters(params)
     if len(named) != len(jax.tree_util.tree_leaves(params)):
         raise ConfigError(f"two params share one name in {sorted(named)}: rename the dict keys before saving")
-    tensors = {name: np.ascontiguousarray(np.asarray(leaf)) for name, leaf in named.items()}
+    tensors = {name: np.asarray(leaf, order="C") for name, leaf in named.items()}  # 0-d stays 0-d
     if layer is not None:  # the header will name this layer: the params must be its own
         template(layer).check(
             {name: (array.shape, array.dtype) for name, array in tensors.items()},
@@ -111,31 +137,86 @@ def save(
     for name, array in tensors.items():
         if array.dtype.name not in _CODES:
             raise ConfigError(f"tensor {name!r} has dtype {array.dtype}, which safetensors cannot store")
-    data = safetensors.numpy.save(tensors, metadata=header)
-    _write_atomically(Path(path), data)
+    header[_TENSOR_DIGESTS] = json.dumps({name: _digest(array) for name, array in tensors.items()}, sort_keys=True)
+    header[_HEADER_DIGEST] = _PLACEHOLDER
+    data = memoryview(safetensors.numpy.save(tensors, metadata=header))
+    end = 8 + struct.unpack("<Q", data[:8])[0]
+    head = bytearray(data[:end])  # the header is patched in a copy of its own: the tensor bytes are not copied
+    at = head.index(_HEADER_FIELD + _PLACEHOLDER.encode()) + len(_HEADER_FIELD)
+    head[at : at + 64] = _header_digest(head, at).encode()
+    _write_atomically(Path(path), [head, data[end:]])
 
 
 _CODES = {np.dtype(dtype).name for dtype in _DTYPES.values()}
+_TENSOR_DIGESTS = "tinyjax.sha256"
+_HEADER_DIGEST = "tinyjax.header_sha256"
+_PLACEHOLDER = "0" * 64
+_HEADER_FIELD = f'"{_HEADER_DIGEST}":"'.encode()  # a quote inside a JSON string is escaped: only the key matches
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data).hexdigest()  # no copy
+
+
+def _header_digest(data: bytes | bytearray, at: int) -> str:
+    """SHA-256 of the length and header of ``data``, the 64 digits at ``at`` read as zeros."""
+    (length,) = struct.unpack("<Q", data[:8])
+    digest = hashlib.sha256(data[:at])
+    digest.update(_PLACEHOLDER.encode())
+    digest.update(data[at + 64 : 8 + length])
+    return digest.hexdigest()
+
+
+def _write_atomically(path: Path, parts: list[Any]) -> None:
+    """Write the bytes of ``parts`` (buffers), in order, to ``path`` through a temporary file and a rename."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    mode = _mode_to_keep(path)
+    temporary = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
+        # 0o666 with the umask applied by the kernel, as open(path, "wb") does; then the old file's mode.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(descriptor, "wb") as handle:
-            view = memoryview(data)
-            for start in range(0, len(view), _CHUNK):
-                handle.write(view[start : start + _CHUNK])
+            if mode is not None:
+                os.chmod(handle.fileno(), mode)
+            for part in parts:
+                view = memoryview(part)
+                for start in range(0, len(view), _CHUNK):
+                    handle.write(view[start : start + _CHUNK])
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise _naming(error, path) from None
         raise
     _fsync_folder(folder)
+
+
+def _mode_to_keep(path: Path) -> int | None:
+    """The permission bits of the file ``path`` replaces (None if new); PermissionError if it is read-only."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return None
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise PermissionError(
+            errno.EACCES,
+            f"cannot save weights: the file is read-only (mode {mode:o}); make it writable or choose another path",
+            os.fspath(path),
+        )
+    return mode
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same kind of OSError, its message naming ``path`` instead of the temporary file."""
+    reason = error.strerror or str(error)
+    if error.errno is None:
+        return OSError(f"cannot save weights to {path}: {reason}")
+    return OSError(error.errno, f"cannot save weights: {reason}", os.fspath(path))
 
 
 _CHUNK = 1 << 24
@@ -156,26 +237,50 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """``({name: array}, metadata)`` from a safetensors file; WeightsFileError if it is not one."""
+    """``({name: array}, metadata)`` from a safetensors file, checksums checked; WeightsFileError if not valid."""
     safetensors = _safetensors()
+    where = os.fspath(path)
     data = Path(path).read_bytes()
     try:
         entries = safetensors.deserialize(data)
     except Exception as error:  # SafetensorError: truncated, corrupted, or another format
         raise WeightsFileError(
-            f"{os.fspath(path)} is not a valid safetensors file ({error}); "
+            f"{where} is not a valid safetensors file ({error}); "
             "it may be truncated, corrupted, or another format (tinyjax never reads pickle files)"
         ) from None
+    # The header was validated by safetensors above; only its JSON metadata is read here.
+    (length,) = struct.unpack("<Q", data[:8])
+    metadata = json.loads(data[8 : 8 + length]).get("__metadata__") or {}
+    digests = _check_header(data, metadata, where)
     arrays = {}
     for name, entry in entries:
         code = entry["dtype"]
         if code not in _DTYPES:
-            raise WeightsFileError(f"{os.fspath(path)}: tensor {name!r} has dtype {code}, which tinyjax cannot load")
-        arrays[name] = np.frombuffer(entry["data"], dtype=_DTYPES[code]).reshape(entry["shape"])
-    # The header was validated by safetensors above; only its JSON metadata is read here.
-    (length,) = struct.unpack("<Q", data[:8])
-    metadata = json.loads(data[8 : 8 + length]).get("__metadata__") or {}
+            raise WeightsFileError(f"{where}: tensor {name!r} has dtype {code}, which tinyjax cannot load")
+        array = np.frombuffer(entry["data"], dtype=_DTYPES[code]).reshape(entry["shape"])
+        if digests is not None and digests.get(name) != _digest(array):
+            raise WeightsFileError(
+                f"{where}: tensor {name!r} does not match its checksum: the file is corrupted; save it again"
+            )
+        arrays[name] = array
     return arrays, metadata
+
+
+def _check_header(data: bytes, metadata: dict[str, str], where: str) -> dict[str, str] | None:
+    """The per-tensor checksums, once the header's own checksum matched; None for a file without them."""
+    if _HEADER_DIGEST not in metadata and _TENSOR_DIGESTS not in metadata:
+        return None  # a foreign file, or one from a tinyjax without checksums
+    corrupted = f"{where}: the header does not match its checksum: the file is corrupted; save it again"
+    match = re.search(re.escape(_HEADER_FIELD) + rb"([0-9a-f]{64})\"", data[: 8 + struct.unpack("<Q", data[:8])[0]])
+    if match is None or _header_digest(data, match.start(1)) != match.group(1).decode():
+        raise WeightsFileError(corrupted)
+    try:
+        digests = json.loads(metadata[_TENSOR_DIGESTS])
+    except (KeyError, ValueError):
+        raise WeightsFileError(corrupted) from None
+    if not isinstance(digests, dict):
+        raise WeightsFileError(corrupted)
+    return digests
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -183,24 +288,43 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     return _read(path)[1]
 
 
-def load(path: str | os.PathLike[str], like: Any) -> Params:
+def load(path: str | os.PathLike[str], like: Any, *, dtype: Any = None) -> Params:
     """Read weights saved by :func:`save` into a params pytree shaped like ``like``.
 
     Args:
       path: a safetensors file.
       like: a :class:`~tinyjax.Layer` (its ``param_shapes()`` is the template) or a params template:
         a pytree of arrays or ``jax.ShapeDtypeStruct`` (``jax.eval_shape(model.init, key)``).
+      dtype: if given, every floating-point tensor of the file is converted to it before the check
+        against ``like`` (``dtype=jnp.float32`` loads a bfloat16 file into a float32 model); integer
+        tensors are kept as they are. ``None`` (default): the file's dtypes must be ``like``'s.
 
     Returns:
-      The params, with ``like``'s structure, as jax arrays with the file's exact bits.
+      The params, with ``like``'s structure, as jax arrays with the file's exact bits (or their
+      conversion to ``dtype``).
 
     Raises:
-      WeightsFileError: the file is truncated, corrupted, or not a safetensors file (a pickle, say).
+      ConfigError: ``like`` is None or not a template, or ``dtype`` is not a floating dtype.
+      WeightsFileError: the file is truncated, corrupted (a checksum does not match: the message
+        names the tensor or the header), or not a safetensors file (a pickle, say).
       WeightsMismatchError: tensors missing, unexpected, of another shape or of another dtype; the
         message lists every difference at once, each naming the tensor, the expected and found values.
+      OSError: the file cannot be read (FileNotFoundError, PermissionError).
     """
+    if like is None:
+        raise ConfigError(
+            f"load({os.fspath(path)!r}, like=None): pass the Layer the weights belong to, or a params "
+            "template such as jax.eval_shape(model.init, key)"
+        )
+    if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
+        raise ConfigError(f"load dtype converts the file's floats: it must be a floating dtype, got {np.dtype(dtype)}")
     target = template(like)
     arrays, _ = _read(path)
+    if dtype is not None:
+        arrays = {
+            name: array.astype(dtype) if jnp.issubdtype(array.dtype, jnp.floating) else array
+            for name, array in arrays.items()
+        }
     found = {name: (tuple(array.shape), array.dtype) for name, array in arrays.items()}
     target.check(found, source=os.fspath(path))
     return target.build(arrays)

@@ -25,6 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from tinyjax._checks import check_shape_argument
 from tinyjax.costs import layer_flops, xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import count_params, param_bytes
@@ -75,26 +76,32 @@ class Summary:
         return sum(row.activation_bytes for row in self.rows)
 
     def __str__(self) -> str:
-        columns = [("path", "<6"), ("layer", "<26"), ("output shape", ">16"), ("params", ">12")]
-        columns += [("param bytes", ">14"), ("FLOPs", ">14"), ("act. bytes", ">13")]
-        header = "".join(f"{title:{align}}" for title, align in columns)
-        lines = [f"{self.name}, input {self.input_shape}", header, "-" * len(header)]
-        for r in self.rows:
-            lines.append(
-                f"{r.path:<6}{r.name[:25]:<26}{r.output_shape!s:>16}{r.params:>12,}{_size(r.param_bytes):>14}"
-                f"{r.flops:>14,}{_size(r.activation_bytes):>13}"
-            )
-        lines.append("-" * len(header))
-        lines.append(
-            f"{'total':<32}{'':>10}{self.params:>12,}{_size(self.param_bytes):>14}{self.flops:>14,}"
-            f"{_size(self.activation_bytes):>13}"
-        )
+        titles = ("path", "layer", "output shape", "params", "param bytes", "FLOPs", "act. bytes")
+        rows = [
+            _cells(r.path, r.name[:40], str(r.output_shape), r.params, r.param_bytes, r.flops, r.activation_bytes)
+            for r in self.rows
+        ]
+        total = _cells("total", "", "", self.params, self.param_bytes, self.flops, self.activation_bytes)
+        # Each column as wide as its widest cell, two spaces between: large numbers never run together.
+        widths = [max(len(cells[i]) for cells in (titles, *rows, total)) for i in range(len(titles))]
+
+        def line(cells: tuple[str, ...]) -> str:
+            aligned = (c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+            return "  ".join(aligned).rstrip()
+
+        rule = "-" * len(line(titles))
+        lines = [f"{self.name}, input {self.input_shape}", line(titles), rule, *map(line, rows), rule, line(total)]
         if self.xla_flops is not None:
             lines.append(
                 f"XLA: {self.xla_flops:,.0f} FLOPs; arguments {_size(self.xla_argument_bytes)}, "
                 f"output {_size(self.xla_output_bytes)}, temporaries {_size(self.xla_temp_bytes)}"
             )
         return "\n".join(lines)
+
+
+def _cells(path: str, name: str, shape: str, params: int, nbytes: int, flops: int, act: int) -> tuple[str, ...]:
+    """One row of the table as text."""
+    return (path, name, shape, f"{params:,}", _size(nbytes), f"{flops:,}", _size(act))
 
 
 def _size(n: int | None) -> str:
@@ -113,8 +120,9 @@ def summary(
 
     ``xla=False`` skips compiling the model (the XLA fields are then None).
     """
+    input_shape = check_shape_argument(input_shape, "input_shape", f"summary({layer.name})")
     params = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a), a.dtype), params)
-    x = jax.ShapeDtypeStruct(tuple(input_shape), dtype)
+    x = jax.ShapeDtypeStruct(input_shape, dtype)
     rows, _ = _walk(layer, params, x, "")
     xla_flops = argument_bytes = output_bytes = temp_bytes = None
     if xla:
