@@ -17,9 +17,10 @@ def _seed_mlp():
 def test_parameters_are_the_functional_arrays():
     layer = oop.Linear(6, 3)
     assert layer.parameters()[0] is layer.weight and layer.parameters()[1] is layer.bias
-    assert layer.params["weight"] is layer.weight.data and layer.params["bias"] is layer.bias.data
+    assert layer.params["weight"] is layer.weight.array and layer.params["bias"] is layer.bias.array
+    assert layer.weight.requires_grad and layer.bias.requires_grad  # TinyTorch marks both
     _, params = layer.to_functional()
-    assert params["weight"] is layer.weight.data
+    assert params["weight"] is layer.weight.array
     no_bias = oop.Linear(6, 3, bias=False)
     assert no_bias.bias is None and no_bias.parameters() == [no_bias.weight]
 
@@ -66,7 +67,7 @@ def test_from_functional_wraps_user_pairs_and_rejects_wrong_params():
     params = functional.init(jax.random.key(0))
     model = oop.from_functional(functional, params)
     assert isinstance(model[1], oop.Functional)
-    assert model[1].parameters()[0].data is params[1]["scale"]
+    assert model[1].parameters()[0].array is params[1]["scale"]
     np.testing.assert_array_equal(model(jnp.ones((1, 2))).numpy(), functional.apply(params, jnp.ones((1, 2))))
     with pytest.raises(tj.ParamsError, match=r"Linear\(3 -> 2\).*\(3, 2\).*\(2, 2\)"):
         oop.from_functional(tj.Linear(3, 2), params[0])
@@ -89,7 +90,7 @@ def test_sequential_container_protocol():
     head = model[:2]
     assert isinstance(head, oop.Sequential) and len(head) == 2
     assert head(np.ones((1, 784))).shape == (1, 128)
-    with pytest.raises(TypeError, match=r"tinyjax\.oop modules"):
+    with pytest.raises(tj.ConfigError, match=r"tinyjax\.oop modules"):
         oop.Sequential([oop.Linear(2, 2), "relu"])
 
 
