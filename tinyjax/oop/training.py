@@ -41,7 +41,7 @@ def clip_grad_norm(parameters: Iterable[Tensor], max_norm: float = 1.0) -> float
     with_grads = [(p, p.grad_array) for p in parameters if p.grad_array is not None]
     if not with_grads:
         return 0.0
-    total = float(optax.global_norm([grad for _, grad in with_grads]))
+    total = float(jnp.sqrt(sum(jnp.sum(jnp.square(grad)) for _, grad in with_grads)))
     if total > max_norm:
         for param, grad in with_grads:
             param.grad = grad * jnp.asarray(max_norm / total, grad.dtype)
