@@ -66,6 +66,9 @@ def test_data_copies_the_input_and_is_a_read_only_view_of_the_buffer():
     t.data = t.data * 2  # replacing the values is how TinyTorch code updates them
     np.testing.assert_array_equal(t.numpy(), [2.0, 4.0, 6.0])
     assert t.dtype == np.float32
+    t.data = source
+    source[1] = 99.0
+    np.testing.assert_array_equal(t.numpy(), [99.0, 2.0, 3.0])  # an assigned array is copied too
 
 
 @pytest.mark.parametrize("bad", [None, "abc", ["a", "b"], [1, None], 1 + 2j, {"a": 1}])
@@ -83,7 +86,7 @@ def test_matmul_and_operator():
 
 
 def test_matmul_mismatch_names_both_shapes():
-    with pytest.raises(tj.ShapeError, match=r"\(3, 4\) @ \(5, 2\).*Inner dimensions must match: 4 != 5"):
+    with pytest.raises(tj.ShapeError, match=r"\(3, 4\) @ \(5, 2\).*Inner dimensions must match: 4 ≠ 5"):
         Tensor(A).matmul(Tensor(np.ones((5, 2))))
     with pytest.raises(tj.ShapeError, match=r"\(3, 4\) @ \(3,\)"):
         Tensor(A) @ np.ones(3)

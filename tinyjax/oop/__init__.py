@@ -18,7 +18,7 @@ Autograd is a tape of ``jax.vjp`` nodes (:mod:`tinyjax.oop.autograd`): always on
 
 from tinyjax.oop._random import manual_seed
 from tinyjax.oop.bridge import from_functional
-from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss
+from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
@@ -58,5 +58,6 @@ __all__ = [
     "clip_grad_norm",
     "enable_autograd",
     "from_functional",
+    "log_softmax",
     "manual_seed",
 ]

@@ -15,7 +15,7 @@ from tinyjax.nn import losses
 from tinyjax.oop import autograd
 from tinyjax.oop.tensor import Tensor, as_tensor
 
-__all__ = ["BinaryCrossEntropyLoss", "CrossEntropyLoss", "MSELoss"]
+__all__ = ["BinaryCrossEntropyLoss", "CrossEntropyLoss", "MSELoss", "log_softmax"]
 
 EPSILON = 1e-7  # TinyTorch clips probabilities to [EPSILON, 1 - EPSILON] before taking logs
 
@@ -25,6 +25,15 @@ def _bce_of_probabilities(probabilities: jax.Array, targets: jax.Array) -> jax.A
     probabilities: ``softplus(logit) - t * logit`` equals ``-(t log p + (1 - t) log(1 - p))``."""
     p = jnp.clip(probabilities, EPSILON, 1.0 - EPSILON)
     return losses.binary_cross_entropy(jnp.log(p) - jnp.log1p(-p), targets)
+
+
+def _log_softmax(x: jax.Array, axis: int) -> jax.Array:
+    return jax.nn.log_softmax(x, axis=axis)
+
+
+def log_softmax(x: Any, dim: int = -1) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably (``x - logsumexp(x)``), as TinyTorch's module 04 has it."""
+    return autograd.apply(_log_softmax, (as_tensor(x),), axis=dim)
 
 
 class _Loss:

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from tinyjax._errors import ConfigError
@@ -36,9 +37,14 @@ def _update(
 
 
 class Optimizer:
-    """Base class: holds the parameter Tensors (each must require grad); ``zero_grad()``; ``step()``."""
+    """Base class: holds the parameter Tensors (each must require grad); ``zero_grad()``; ``step()``.
 
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+    A subclass defines ``_transformation(learning_rate)``, the optax transformation it applies.
+    """
+
+    lr: float = 0.0
+
+    def __init__(self, params: Iterable[Tensor]) -> None:
         self.params = list(params)
         for i, param in enumerate(self.params):
             if not isinstance(param, Tensor):
@@ -47,9 +53,8 @@ class Optimizer:
                 raise ConfigError(
                     f"{type(self).__name__}: parameter {i} does not require gradients; build it with requires_grad=True"
                 )
-        self.lr = lr
         self.step_count = 0
-        self._tx = optax.inject_hyperparams(self._transformation)(learning_rate=lr)
+        self._tx: optax.GradientTransformation | None = None  # built at the first step
         self._states: list[Any] = [None] * len(self.params)
 
     def _transformation(self, learning_rate: Any) -> optax.GradientTransformation:
@@ -66,6 +71,8 @@ class Optimizer:
         chosen = [i for i, param in enumerate(self.params) if param.grad_array is not None]
         if not chosen:
             return
+        if self._tx is None:
+            self._tx = optax.inject_hyperparams(self._transformation)(learning_rate=self.lr)
         states = []
         for i in chosen:
             state = self._states[i] if self._states[i] is not None else self._tx.init(self.params[i].array)
@@ -77,6 +84,10 @@ class Optimizer:
         for i, param, state in zip(chosen, new_params, new_states, strict=True):
             self.params[i].array = param
             self._states[i] = state
+
+    def _buffers(self, field: str) -> list[np.ndarray[Any, Any] | None]:
+        """Each parameter's optax state entry named ``field`` (``None`` before its first step)."""
+        return [None if s is None else np.asarray(optax.tree_utils.tree_get(s, field)) for s in self._states]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr})"
@@ -96,8 +107,16 @@ class SGD(Optimizer):
     def __init__(
         self, params: Iterable[Tensor], lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0
     ) -> None:
-        self.momentum, self.weight_decay = momentum, weight_decay
-        super().__init__(params, lr)
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        super().__init__(params)
+
+    def has_momentum(self) -> bool:
+        return self.momentum > 0
+
+    @property
+    def momentum_buffers(self) -> list[np.ndarray[Any, Any] | None]:
+        """Each parameter's momentum buffer (TinyTorch's name), ``None`` before its first step or without momentum."""
+        return self._buffers("trace") if self.has_momentum() else [None] * len(self.params)
 
     def _transformation(self, learning_rate: Any) -> optax.GradientTransformation:
         sgd = optax.sgd(learning_rate, momentum=self.momentum or None)
@@ -118,8 +137,18 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        (self.beta1, self.beta2), self.eps, self.weight_decay = betas, eps, weight_decay
-        super().__init__(params, lr)
+        self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay = lr, betas, eps, weight_decay
+        super().__init__(params)
+
+    @property
+    def m_buffers(self) -> list[np.ndarray[Any, Any] | None]:
+        """Each parameter's first moment (optax's ``mu``), ``None`` before its first step."""
+        return self._buffers("mu")
+
+    @property
+    def v_buffers(self) -> list[np.ndarray[Any, Any] | None]:
+        """Each parameter's second moment (optax's ``nu``), ``None`` before its first step."""
+        return self._buffers("nu")
 
     def _transformation(self, learning_rate: Any) -> optax.GradientTransformation:
         adam = optax.adam(learning_rate, b1=self.beta1, b2=self.beta2, eps=self.eps)

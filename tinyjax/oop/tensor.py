@@ -26,6 +26,17 @@ __all__ = ["Tensor", "as_tensor"]
 Axis = int | tuple[int, ...] | None
 
 
+def _copy_to_jax(value: Any, dtype: Any) -> jax.Array:
+    """``value`` as a jax array of ``dtype``: a NumPy array is always copied (``jnp.asarray`` may alias
+    an aligned NumPy buffer on CPU, and the caller may change that buffer later); a jax array is
+    immutable, so it is only converted when its dtype differs."""
+    if isinstance(value, Tensor):
+        value = value.array
+    if isinstance(value, jax.Array):
+        return value if value.dtype == dtype else value.astype(dtype)
+    return jnp.array(value, dtype=dtype)
+
+
 def _float32(data: Any) -> jax.Array:
     """``data`` as a float32 jax array (a copy unless it already is one): numbers only, never complex."""
     if isinstance(data, Tensor):
@@ -43,7 +54,7 @@ def _float32(data: Any) -> jax.Array:
             "Tensor",
             f"expected real numbers (a Tensor, NumPy or jax array, nested list or scalar), got {shown}"[:300],
         )
-    return jnp.asarray(data, dtype=jnp.float32)
+    return _copy_to_jax(data, jnp.float32)
 
 
 def as_tensor(value: Any) -> Tensor:
@@ -102,8 +113,10 @@ class Tensor:
         buffer (``np.asarray(jax_array)``: no copy, about 1-3 us); on an accelerator reading it copies
         the values to the host. Assign to it to replace the values (``w.data = w.data - lr * g``).
       array: the jax array itself (no copy).
-      requires_grad, grad: whether gradients are recorded; the accumulated gradient, a NumPy array
-        of ``shape`` (a read-only view, as ``data``) or ``None`` before the first ``backward()``.
+      requires_grad, grad: whether gradients are recorded; the accumulated gradient, a Tensor of
+        ``shape`` (as in PyTorch; NumPy reads it as an array) or ``None`` before the first
+        ``backward()``. ``backward()`` adds to the same ``grad`` Tensor; assigning an array to
+        ``grad`` stores a float32 copy of it.
     """
 
     __slots__ = ("_grad", "array", "node", "requires_grad")
@@ -112,7 +125,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.array: jax.Array = _float32(data)
         self.requires_grad = bool(requires_grad)
-        self._grad: jax.Array | None = None
+        self._grad: Tensor | None = None
         self.node: Node | None = None
 
     @classmethod
@@ -132,26 +145,26 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self.array = jnp.asarray(value.array if isinstance(value, Tensor) else value, dtype=self.array.dtype)
+        self.array = _copy_to_jax(value, self.array.dtype)
 
     @property
-    def grad(self) -> np.ndarray[Any, Any] | None:
-        return None if self._grad is None else np.asarray(self._grad)
+    def grad(self) -> Tensor | None:
+        return self._grad
 
     @grad.setter
     def grad(self, value: Any) -> None:
         if value is None:
             self._grad = None
             return
-        grad = jnp.asarray(value.array if isinstance(value, Tensor) else value, dtype=self.array.dtype)
+        grad = _copy_to_jax(value, self.array.dtype)
         if grad.shape != self.array.shape:
             raise ShapeError("Tensor.grad", self.shape, tuple(grad.shape), what="a gradient")
-        self._grad = grad
+        self._grad = Tensor.wrap(grad)
 
     @property
     def grad_array(self) -> jax.Array | None:
         """The accumulated gradient as a jax array (no copy), or ``None``."""
-        return self._grad
+        return None if self._grad is None else self._grad.array
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -172,6 +185,10 @@ class Tensor:
     def numpy(self) -> np.ndarray[Any, Any]:
         """The values as a NumPy array (the same view as ``data``)."""
         return self.data
+
+    def copy(self) -> Tensor:
+        """A Tensor with the same values and no graph (jax arrays are immutable: nothing is copied)."""
+        return Tensor.wrap(self.array)
 
     def item(self) -> float:
         """The value of a one-element Tensor as a Python float."""
@@ -216,15 +233,19 @@ class Tensor:
                 )
             seed = jnp.ones_like(self.array)
         else:
-            seed = jnp.asarray(gradient.array if isinstance(gradient, Tensor) else gradient, dtype=self.array.dtype)
+            seed = _copy_to_jax(gradient, self.array.dtype)
             if seed.shape != self.array.shape:
                 raise ShapeError("Tensor.backward", self.shape, tuple(seed.shape), what="gradient")
         autograd.backward(self, seed)
 
     def accumulate_grad(self, grad: jax.Array) -> None:
         """``.grad += grad`` (``.grad = grad`` the first time); ignored unless ``requires_grad``."""
-        if self.requires_grad:
-            self._grad = grad if self._grad is None else self._grad + grad
+        if not self.requires_grad:
+            return
+        if self._grad is None:
+            self._grad = Tensor.wrap(grad)
+        else:
+            self._grad.array = self._grad.array + grad
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes ``None``)."""
@@ -232,7 +253,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (``requires_grad=False``)."""
-        return Tensor.wrap(self.array)
+        return self.copy()
 
     # --- arithmetic ----------------------------------------------------------------------------
     def _binary(self, fn: Any, other: Any, reflected: bool = False) -> Tensor:
@@ -286,7 +307,7 @@ class Tensor:
                 expected,
                 right_shape,
                 what="right operand",
-                hint=f"Inner dimensions must match: {self.shape[-1]} != {inner}",
+                hint=f"Inner dimensions must match: {self.shape[-1]} ≠ {inner}",
             )
         return autograd.apply(_matmul, (self, right))
 
@@ -306,7 +327,13 @@ class Tensor:
         known = math.prod(s for s in sizes if s != -1)
         fits = self.size % known == 0 if -1 in sizes and known else known == self.size
         if not fits:
-            raise ShapeError("Tensor.reshape", sizes, self.shape, what=f"a Tensor of {self.size} elements for shape")
+            raise ShapeError(
+                "Tensor.reshape",
+                sizes,
+                self.shape,
+                what=f"a Tensor of {self.size} elements for shape",
+                hint=f"Total elements must match: {self.size} ≠ {known}",
+            )
         return autograd.apply(_reshape, (self,), shape=sizes)
 
     def flatten(self) -> Tensor:

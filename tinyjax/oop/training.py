@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Sized
 from typing import Any
 
@@ -11,6 +13,7 @@ import optax
 
 from tinyjax.oop.optim import Optimizer
 from tinyjax.oop.tensor import Tensor
+from tinyjax.tools.serialization import load, read_metadata, save
 
 __all__ = ["CosineSchedule", "Trainer", "clip_grad_norm"]
 
@@ -66,6 +69,9 @@ class Trainer:
       grad_clip_norm: optional; :func:`clip_grad_norm` before each step.
 
     Batches are any iterable of ``(inputs, targets)`` pairs (``evaluate`` also needs ``len``).
+    ``save_checkpoint(path)`` / ``load_checkpoint(path)`` keep the model's parameters, the epoch and
+    step counts, the history and the learning rate in one safetensors file (no pickle); the
+    optimizer's moments are not saved.
     """
 
     def __init__(
@@ -135,3 +141,21 @@ class Trainer:
         mean = total / size if size else 0.0
         self.history["eval_loss"].append(mean)
         return mean, (correct / count if count else 0.0)
+
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Write the parameters (``tinyjax.save``: safetensors, atomic) and the training state to ``path``."""
+        state = {"epoch": self.epoch, "step": self.step, "history": self.history, "lr": self.optimizer.lr}
+        state["training_mode"] = self.training_mode
+        folder = os.path.dirname(os.fspath(path))
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        save(path, [p.array for p in self.model.parameters()], metadata={"trainer": json.dumps(state)})
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Restore what :meth:`save_checkpoint` wrote; the model must have the same parameter shapes."""
+        parameters = self.model.parameters()
+        for param, array in zip(parameters, load(path, [p.array for p in parameters]), strict=True):
+            param.array = array
+        state = json.loads(read_metadata(path)["trainer"])
+        self.epoch, self.step, self.history = state["epoch"], state["step"], state["history"]
+        self.training_mode, self.optimizer.lr = state["training_mode"], state["lr"]
