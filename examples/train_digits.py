@@ -118,7 +118,7 @@ def torch_logits(params, x: np.ndarray) -> np.ndarray:
     net = torch.nn.Sequential(
         torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
     )
-    net.load_state_dict(tj.interop.to_torch_state_dict(params))
+    net.load_state_dict(tj.interop.to_torch_state_dict(params, build_model()), strict=True)
     with torch.no_grad():
         return net(torch.from_numpy(x)).numpy()
 

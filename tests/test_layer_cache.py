@@ -39,4 +39,4 @@ def test_many_oop_objects_share_one_compiled_apply():
     x = jnp.ones((2, 7))
     for member in members:
         member(x)
-    assert tj.Linear(7, 5).apply._cache_size() == 1  # one trace and compile for all four objects
+    assert tj.Linear(7, 5).apply.jitted._cache_size() == 1  # one trace and compile for all four objects

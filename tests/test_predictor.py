@@ -114,7 +114,7 @@ def test_embedded_params_leave_the_executables_arguments_and_large_models_pass_t
     assert small.compiled(8).memory_analysis().argument_size_in_bytes == 8 * 20 * 4  # the input only
     large = tj.Linear(1024, 1025)  # 4,198,500 bytes of f32 params: over the 4 MiB limit
     large_params = large.init(jax.random.key(0))
-    assert tj.param_bytes(large_params) > tj.predictor.EMBED_LIMIT_BYTES
+    assert tj.param_bytes(large_params) > tj.tools.predictor.EMBED_LIMIT_BYTES
     predict = tj.compile(large, large_params, jnp.zeros((2, 1024)))
     assert not predict.embedded
     assert predict.compiled(2).memory_analysis().argument_size_in_bytes == tj.param_bytes(large_params) + 2 * 1024 * 4

@@ -156,5 +156,5 @@ def test_apply_key_is_validated_only_when_a_layer_takes_one():
     np.testing.assert_array_equal(
         model.apply(params, jnp.ones((1, 6)), key=jax.random.key(1)), model.apply(params, jnp.ones((1, 6)))
     )
-    with pytest.raises(tj.ConfigError, match="Layer or an"):
+    with pytest.raises(tj.ConfigError, match="Layer, an"):
         tj.Sequential(tj.Linear(2, 2), "relu")

@@ -93,7 +93,7 @@ def test_repeat_keeps_its_stacking_axis_whole():
     assert specs == (
         {"weight": P(None, None, "model"), "bias": P(None, "model")},
         (),
-        {"weight": P(None, "model", None), "bias": P(None)},
+        {"weight": P(None, "model", None), "bias": P()},
     )
 
 

@@ -29,5 +29,5 @@ def test_train_digits_quick_run(tmp_path):
     assert (tmp_path / "digits_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     import tinyjax as tj
 
-    metadata = tj.serialization.read_metadata(tmp_path / "digits_mlp.safetensors")
+    metadata = tj.read_metadata(tmp_path / "digits_mlp.safetensors")
     assert metadata["dataset"] == "sklearn digits" and metadata["tinyjax.layer"].startswith("Sequential(Linear(64")

@@ -21,13 +21,15 @@ from tinyjax._errors import (
     KeyArgumentError,
     ParamsError,
     ShapeError,
+    TinyjaxError,
     WeightsFileError,
     WeightsMismatchError,
 )
 from tinyjax._version import __version__
-from tinyjax.layer import Layer, Params, as_layer
+from tinyjax.layer import Lambda, Layer, Params, as_layer
+from tinyjax.nn import activations as _activations
 from tinyjax.nn import linear, losses
-from tinyjax.nn.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinyjax.nn.activations import *  # noqa: F403  (every activation the module lists in __all__)
 from tinyjax.nn.dropout import Dropout
 from tinyjax.nn.linear import Linear
 from tinyjax.nn.repeat import Repeat
@@ -45,25 +47,22 @@ for _module in (linear, losses, interop, sharding):
     _sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[-1]}"] = _module
 
 __all__ = [
-    "GELU",
     "ArtifactError",
     "ConfigError",
     "DTypeError",
     "Dropout",
     "KeyArgumentError",
+    "Lambda",
     "Layer",
     "Linear",
     "Params",
     "ParamsError",
     "Predictor",
-    "ReLU",
     "Repeat",
     "Sequential",
     "ShapeError",
-    "Sigmoid",
-    "Softmax",
     "Summary",
-    "Tanh",
+    "TinyjaxError",
     "WeightsFileError",
     "WeightsMismatchError",
     "__version__",
@@ -84,4 +83,5 @@ __all__ = [
     "save",
     "sharding",
     "summary",
+    *_activations.__all__,
 ]

@@ -86,3 +86,30 @@ def check_no_params(params: Any, layer: str) -> None:
 
 def _structure(params: Any) -> str:
     return str(jax.tree_util.tree_map(lambda a: tuple(getattr(a, "shape", ())), params))
+
+
+def check_input_array(x: Any, layer: str, params: Any = None) -> Any:
+    """``x`` as an array if it is one or array-like (a list of numbers); else a DTypeError saying what came.
+
+    Runs outside ``jax.jit``, on what the caller passed to ``apply``: NumPy arrays pass as they are,
+    lists become NumPy arrays, and None, strings or params (a dict, say) given where ``x`` belongs are
+    refused; when ``params`` is itself an array, the message says the arguments look swapped.
+    """
+    if isinstance(x, np.ndarray | np.generic) or hasattr(x, "__jax_array__"):
+        return x
+    array = None
+    if x is not None and not isinstance(x, str | bytes | dict):
+        try:
+            array = np.asarray(x)
+        except (TypeError, ValueError):
+            array = None
+    if array is not None and array.dtype != object and array.dtype.kind not in "USV":
+        return array
+    swapped = isinstance(x, dict) or isinstance(params, jax.Array | np.ndarray)
+    hint = "; the arguments look swapped: call apply(params, x)" if swapped else ""
+    raise DTypeError(layer, f"expected an input array x of numbers, got {type(x).__name__} {_short(x)}{hint}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,11 +1,19 @@
-"""The exceptions tinyjax raises. Each names the layer and says what to change."""
+"""The exceptions tinyjax raises. Each names the layer and says what to change.
+
+Every one derives from :class:`TinyjaxError` (``except tinyjax.TinyjaxError`` catches them all) and
+from the builtin a caller would expect (``ValueError`` for shapes and values, ``TypeError`` for types).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-class ShapeError(ValueError):
+class TinyjaxError(Exception):
+    """The root of every exception tinyjax raises."""
+
+
+class ShapeError(TinyjaxError, ValueError):
     """An array's shape does not fit the layer it was given to.
 
     Attributes:
@@ -32,7 +40,7 @@ class ParamsError(ShapeError):
     """Params whose structure or shapes do not belong to the layer (another model's, say)."""
 
 
-class DTypeError(TypeError):
+class DTypeError(TinyjaxError, TypeError):
     """An array of the wrong dtype: integer or complex input where floats are needed."""
 
     def __init__(self, layer: str, detail: str):
@@ -44,11 +52,11 @@ class DTypeError(TypeError):
         return DTypeError(_join(prefix, self.layer), self.detail)
 
 
-class KeyArgumentError(TypeError):
+class KeyArgumentError(TinyjaxError, TypeError):
     """Something that is not a ``jax.random`` key was given where a key is expected."""
 
 
-class ConfigError(ValueError):
+class ConfigError(TinyjaxError, ValueError):
     """A layer was configured with values it cannot use (``Linear(0, 3)``, ``Linear(2.5, 3)``)."""
 
 
@@ -66,15 +74,15 @@ def _fmt(shape: Any) -> str:
     return str(shape)
 
 
-class ArtifactError(ValueError):
+class ArtifactError(TinyjaxError, ValueError):
     """Bytes or a file that are not a serialized ``jax.export`` artifact (see ``tinyjax.export``)."""
 
 
-class WeightsFileError(ValueError):
+class WeightsFileError(TinyjaxError, ValueError):
     """A weights file that cannot be read: truncated, corrupted, or not a safetensors file at all."""
 
 
-class WeightsMismatchError(ValueError):
+class WeightsMismatchError(TinyjaxError, ValueError):
     """Saved weights that do not fit the model they are loaded into.
 
     Attributes:

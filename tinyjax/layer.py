@@ -1,8 +1,10 @@
-"""The pair type: a layer is ``init(key) -> params`` and ``apply(params, x) -> y``.
+"""The pair type: a layer is ``init(key) -> params`` and ``apply(params, x) -> y``, and it describes itself.
 
-A :class:`Layer` carries the two pure functions plus what tools need to describe it
-(a readable name, its kind, its configuration, its children). It unpacks like a
-stax pair::
+A :class:`Layer` carries the two pure functions and, as data, what tools need to know about it
+(docs/architecture.md): a readable name, its configuration, the logical axes of each param, its
+PyTorch counterpart, its cost, its OOP class, its ONNX nodes, and for a combinator its children.
+Tools read that description and never compare a layer's name or kind with a string. It unpacks
+like a stax pair::
 
     init, apply = tinyjax.Linear(784, 128)
 """
@@ -19,32 +21,96 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_key
-from tinyjax._errors import ConfigError
+from tinyjax._checks import check_input_array, check_key, check_no_params
+from tinyjax._errors import ConfigError, KeyArgumentError
 
 Params = Any
-"""A pytree of arrays: a dict for a Linear, ``()`` for an activation, a tuple for a Sequential."""
+"""A pytree of arrays (``chex.ArrayTree``): a dict for a Linear, ``()`` for an activation, a tuple for a Sequential."""
 
 InitFn = Callable[[jax.Array], Params]
 ApplyFn = Callable[..., jax.Array]
+FlopsFn = Callable[[Params, jax.ShapeDtypeStruct, jax.ShapeDtypeStruct], int]
+"""``flops(params, x, y) -> int``: FLOPs of one call, from ``jax.ShapeDtypeStruct`` params, input, output."""
+OnnxFn = Callable[[Any, Params, str], str]
+"""``onnx(graph, param_names, x) -> y``: adds the layer's ONNX nodes through ``graph`` (the exporter's
+builder: ``graph.node(op, inputs, **attributes) -> output name``, ``graph.constant(array) -> name``,
+``graph.layer(child, child_param_names, x) -> name``); ``param_names`` is the params pytree with
+each leaf replaced by its initializer's name. A layer never imports onnx: the builder is passed in."""
+
+OPTIONS = ("key", "training", "precision")
+"""The keyword options an ``apply`` may take, which a Sequential passes on to the layers that take them."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Torch:
+    """A layer's PyTorch counterpart, for :mod:`tinyjax.interop` and the oracle tests.
+
+    Attributes:
+      module: the class name in ``torch.nn`` (``"Linear"``).
+      kwargs: its constructor arguments (``{"in_features": 784, "out_features": 128, "bias": True}``).
+      axes: for each param whose axis order differs in torch, torch's order of the same logical axes
+        (Linear: ``{"weight": ("out", "in")}``); interop derives the permutation from the two orders.
+      names: tinyjax param name -> torch's name, where they differ (the same everywhere today).
+    """
+
+    module: str
+    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    axes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamInfo:
+    """What a layer says about one of its params (a leaf of :meth:`Layer.param_info`).
+
+    Attributes:
+      axes: logical axis names (``("in", "out")``), or None where the layer does not describe it.
+      torch_name: the name of this param in the torch module (None: no torch counterpart known).
+      torch_axes: the same logical axes in torch's order (None: the same order, or not described).
+    """
+
+    axes: tuple[str, ...] | None = None
+    torch_name: str | None = None
+    torch_axes: tuple[str, ...] | None = None
+
+    def stacked(self, axis: str = "layers") -> ParamInfo:
+        """The same param stacked on a new leading axis (a :func:`~tinyjax.Repeat` holds ``n`` copies)."""
+        return ParamInfo(
+            None if self.axes is None else (axis, *self.axes),
+            self.torch_name,
+            None if self.torch_axes is None else (axis, *self.torch_axes),
+        )
+
+
+def is_param_info(value: Any) -> bool:
+    """``is_leaf`` for pytrees of :class:`ParamInfo` (so tree functions stop at them)."""
+    return isinstance(value, ParamInfo)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Layer:
-    """A pure ``(init, apply)`` pair with metadata.
+    """A pure ``(init, apply)`` pair with its description.
 
     Attributes:
       name: readable description, e.g. ``"Linear(784 -> 128)"``.
       init: ``init(key) -> params``; ``key`` is one ``jax.random`` key. jit-compiled.
       apply: ``apply(params, x, **options) -> y``. jit-compiled: an eager call runs one XLA
-        program, and under a caller's ``jax.jit`` it is inlined.
+        program, and under a caller's ``jax.jit`` it is inlined. ``help(layer.apply)`` gives its shapes.
       raw_apply: the same function before ``jax.jit``: what combinators compose. Shape and
         dtype checks run in it at trace time only.
-      kind: the layer's family (``"Linear"``, ``"ReLU"``, ``"Sequential"``, ``"pair"``...).
-      config: the constructor arguments (sizes, options), for tools such as summaries.
+      kind: the layer's family (``"Linear"``, ``"ReLU"``, ``"Sequential"``, ``"pair"``...), for people.
+      config: the constructor arguments (sizes, options).
       children: the layers a combinator holds (empty for a leaf).
-      takes_key: whether ``apply`` accepts a ``key=`` keyword (Dropout does).
+      options: the keyword options ``apply`` takes, among :data:`OPTIONS`.
       in_features / out_features: the last-axis sizes, where the layer fixes them.
+      axes: the logical axes of each param of a leaf layer whose params are a dict
+        (Linear: ``{"weight": ("in", "out"), "bias": ("out",)}``): sharding rules map them to mesh axes.
+      torch: the PyTorch counterpart (:class:`Torch`), or None.
+      flops: the layer's FLOPs for an input (:data:`FlopsFn`), or None: tools then ask XLA.
+      oop: the name of the class in :mod:`tinyjax.oop` that holds this layer's params.
+      onnx: the layer's ONNX nodes (:data:`OnnxFn`), or None: the ONNX exporter then refuses it.
+      chain: a combinator whose params are a sequence, one entry per child, applied one after another.
+      child_info: for a combinator that is not a chain, :meth:`param_info` from its children's.
     """
 
     name: str
@@ -54,9 +120,16 @@ class Layer:
     kind: str = "pair"
     config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     children: tuple[Layer, ...] = ()
-    takes_key: bool = False
+    options: frozenset[str] = frozenset()
     in_features: int | None = None
     out_features: int | None = None
+    axes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    torch: Torch | None = None
+    flops: FlopsFn | None = None
+    oop: str | None = None
+    onnx: OnnxFn | None = None
+    chain: bool = False
+    child_info: Callable[[], Params] | None = None
 
     def __iter__(self) -> Iterator[Callable[..., Any]]:
         yield self.init
@@ -64,6 +137,11 @@ class Layer:
 
     def __repr__(self) -> str:
         return self.name
+
+    @property
+    def takes_key(self) -> bool:
+        """Whether ``apply`` takes a ``key=`` (Dropout, and the combinators holding one)."""
+        return "key" in self.options
 
     def param_shapes(self) -> Params:
         """The params pytree as ``jax.ShapeDtypeStruct`` leaves, computed without any FLOPs."""
@@ -75,6 +153,28 @@ class Layer:
         out = jax.eval_shape(self.raw_apply, self.param_shapes(), x)
         return tuple(out.shape)
 
+    def param_info(self) -> Params:
+        """A pytree shaped like the params whose leaves are :class:`ParamInfo`: axes and torch names.
+
+        A chain gives its children's, in a tuple; another combinator its ``child_info``; a leaf
+        layer reads :attr:`axes` and :attr:`torch` by param name; a param nobody describes gets
+        ``ParamInfo()`` (tools fall back: replicate it, copy it to torch as it is).
+        """
+        if self.chain:
+            return tuple(child.param_info() for child in self.children)
+        if self.child_info is not None:
+            return self.child_info()
+        shapes = self.param_shapes()
+        if not isinstance(shapes, Mapping):
+            return jax.tree_util.tree_map(lambda _: ParamInfo(), shapes)
+        return {name: self._describe(name) for name in shapes}
+
+    def _describe(self, name: str) -> ParamInfo:
+        axes = self.axes.get(name)
+        if self.torch is None:
+            return ParamInfo(axes)
+        return ParamInfo(axes, self.torch.names.get(name, name), self.torch.axes.get(name, axes))
+
 
 def define(
     kind: str,
@@ -82,20 +182,22 @@ def define(
     init: InitFn,
     apply: ApplyFn,
     *,
-    config: Mapping[str, Any] | None = None,
-    children: tuple[Layer, ...] = (),
-    takes_key: bool = False,
-    in_features: int | None = None,
-    out_features: int | None = None,
-    static_argnames: Sequence[str] = (),
+    doc: str | None = None,
+    options: Sequence[str] = (),
     label: str | None = None,
+    **description: Any,
 ) -> Layer:
-    """Build a :class:`Layer` from an unchecked ``init`` and a raw ``apply``.
+    """Build a :class:`Layer` from an unchecked ``init`` and a raw (trace-time checked) ``apply``.
 
-    ``init`` gets a key check in front of it and is jit-compiled; ``apply`` is jit-compiled
-    with ``static_argnames`` (options such as ``precision``) kept static. ``label`` names the
-    layer in error messages (``name`` by default).
+    ``init`` gets a key check in front of it and is jit-compiled; ``apply`` is jit-compiled with
+    ``training`` and ``precision`` static, and its input converted first when it is not an array
+    (a list works as an array would; None or a string is refused with DTypeError). ``doc`` is
+    ``help(layer.apply)``'s text. ``label`` names the layer in key errors (``name`` by default).
+    ``description``: the other :class:`Layer` fields (config, children, axes, torch, flops, ...).
     """
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise ConfigError(f"unknown apply options {sorted(unknown)}; known: {OPTIONS}")
     compiled_init = jax.jit(init)
 
     def checked_init(key: jax.Array) -> Params:
@@ -103,18 +205,60 @@ def define(
         return compiled_init(key)
 
     checked_init.__doc__ = f"Params of {name} from one jax.random key."
+    compiled_apply = jit_apply(apply, name, static_argnames=tuple(o for o in options if o != "key"), doc=doc)
     return Layer(
         name=name,
         init=checked_init,
-        apply=jax.jit(apply, static_argnames=tuple(static_argnames)),
+        apply=compiled_apply,
         raw_apply=apply,
         kind=kind,
-        config=dict(config or {}),
-        children=children,
-        takes_key=takes_key,
-        in_features=in_features,
-        out_features=out_features,
+        options=frozenset(options),
+        **description,
     )
+
+
+def jit_apply(apply: ApplyFn, name: str, *, static_argnames: Sequence[str] = (), doc: str | None = None) -> ApplyFn:
+    """``jax.jit(apply)`` behind a check of ``x``: a list works as an array would, None or a string is refused.
+
+    ``doc`` becomes the function's ``__doc__`` (what ``help(layer.apply)`` shows); the ``jax.jit``
+    function itself is its ``jitted`` attribute (``layer.apply.jitted.lower(params, x)``).
+    """
+    jitted = jax.jit(apply, static_argnames=tuple(static_argnames))
+
+    @functools.wraps(apply)
+    def compiled_apply(params: Params, x: Any, **options: Any) -> jax.Array:
+        if not isinstance(x, jax.Array):
+            x = check_input_array(x, name, params)
+        return jitted(params, x, **options)
+
+    compiled_apply.__doc__ = doc or apply.__doc__
+    compiled_apply.jitted = jitted  # type: ignore[attr-defined]  # jax.jit's own function: .lower(), .trace()
+    return compiled_apply
+
+
+def check_training(training: bool | None, key: Any, layer: str) -> bool:
+    """Whether a layer with randomness runs in training mode: ``training``, or (None) whether a key came.
+
+    ``training=True`` with no key raises :class:`~tinyjax.KeyArgumentError` (randomness would silently
+    be missing); ``training=False`` ignores any key.
+    """
+    if training is None:
+        return key is not None
+    if not isinstance(training, bool):
+        raise ConfigError(f"{layer}: training must be True, False or None, got {training!r}")
+    if training and key is None:
+        raise KeyArgumentError(
+            f"{layer}.apply: training=True needs a key for its randomness; pass key=jax.random.key(...) "
+            "(or training=False for inference)"
+        )
+    return training
+
+
+def block_signature(options: frozenset[str] | Sequence[str]) -> inspect.Signature:
+    """``(params, x, *, <options>=None)``: a combinator's apply signature (jax.jit finds static options in it)."""
+    positional = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("params", "x")]
+    keywords = [inspect.Parameter(o, inspect.Parameter.KEYWORD_ONLY, default=None) for o in sorted(options)]
+    return inspect.Signature(positional + keywords)
 
 
 F = TypeVar("F", bound=Callable[..., Layer])
@@ -152,17 +296,75 @@ def cached(factory: F) -> F:
 _CACHE_SIZE = 1024
 
 
-def as_layer(obj: Any) -> Layer:
-    """Return ``obj`` as a Layer: a Layer as it is, or a user's ``(init, apply)`` pair wrapped.
+def factory(fn: F) -> F:
+    """Mark a public layer factory (``tj.Linear``, ``tj.Sequential``...): the conformance table must list it."""
+    fn.__tinyjax_layer__ = True  # type: ignore[attr-defined]
+    return fn
 
-    A user pair is ``init(key) -> params`` and ``apply(params, x) -> y``, both pure.
+
+def is_factory(obj: Any) -> bool:
+    """Whether ``obj`` is a public layer factory (see :func:`factory`)."""
+    return bool(getattr(obj, "__tinyjax_layer__", False))
+
+
+def as_layer(obj: Any, *, takes_key: bool = False) -> Layer:
+    """Return ``obj`` as a Layer: a Layer as it is, a user's ``(init, apply)`` pair wrapped, a function as a Lambda.
+
+    A user pair is ``init(key) -> params`` and ``apply(params, x) -> y``, both pure; with
+    ``takes_key=True`` its apply is called as ``apply(params, x, key=key)`` with its share of the
+    key a Sequential is given (and ``key=None`` in inference). A plain function ``fn(x) -> y``
+    (``jax.nn.relu``) becomes ``Lambda(fn)``.
     """
     if isinstance(obj, Layer):
         return obj
     if isinstance(obj, (tuple, list)) and len(obj) == 2 and all(callable(f) for f in obj):
         init, apply = obj
         name = getattr(apply, "__name__", "apply")
-        return define("pair", f"pair({name})", init, apply)
+        if not takes_key:
+            return define("pair", f"pair({name})", init, apply)
+
+        def keyed_apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+            return apply(params, x, key=key)
+
+        return define("pair", f"pair({name})", init, keyed_apply, options=("key",), doc=apply.__doc__)
+    if callable(obj) and not isinstance(obj, (tuple, list)):
+        return Lambda(obj, takes_key=takes_key)
     raise ConfigError(
-        f"expected a tinyjax Layer or an (init, apply) pair of functions, got {type(obj).__name__}: {obj!r}"
+        f"expected a tinyjax Layer, an (init, apply) pair of functions or a function, got {type(obj).__name__}: {obj!r}"
     )
+
+
+@factory
+def Lambda(fn: Callable[..., jax.Array], *, takes_key: bool = False, name: str | None = None) -> Layer:
+    """A parameter-free layer from a function: ``Lambda(jax.nn.relu)``, ``Lambda(lambda x: x[:, :10])``.
+
+    Args:
+      fn: ``fn(x) -> y``, pure and traceable by jax; with ``takes_key``, ``fn(x, key) -> y``, called
+        with the key share a Sequential gives it (``key=None`` in inference).
+      takes_key: whether ``fn`` takes a key.
+      name: how the layer reads in summaries and errors (``Lambda(<fn name>)`` by default).
+
+    Params are ``()``. The layer knows nothing of ``fn``'s shapes, so tools ask XLA for its cost.
+    A bare function inside :func:`~tinyjax.Sequential` is wrapped in a Lambda automatically.
+    """
+    if not callable(fn):
+        raise ConfigError(f"Lambda takes a function, got {type(fn).__name__}: {fn!r}")
+    label = name or f"Lambda({getattr(fn, '__name__', type(fn).__name__)})"
+
+    def init(key: jax.Array) -> Params:
+        del key
+        return ()
+
+    if takes_key:
+
+        def keyed(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+            check_no_params(params, label)
+            return fn(x, key)
+
+        return define("Lambda", label, init, keyed, options=("key",), doc=fn.__doc__)
+
+    def plain(params: Params, x: jax.Array) -> jax.Array:
+        check_no_params(params, label)
+        return fn(x)
+
+    return define("Lambda", label, init, plain, doc=fn.__doc__)

@@ -1,52 +1,46 @@
-"""Activations: elementwise (or, for Softmax, per-axis) functions with empty params.
+"""Activations: parameter-free layers over ``jax.nn``'s functions, one helper for all of them.
 
-Each is available as a plain function (``relu(x)``) and as a :class:`~tinyjax.Layer`
-factory (``ReLU()``) whose ``init(key)`` returns ``()`` and whose ``apply(params, x)``
-maps ``(...)`` to the same shape and dtype.
+Each factory returns a :class:`~tinyjax.Layer` whose ``init(key)`` returns ``()`` and whose
+``apply(params, x)`` maps ``(...)`` to the same shape and dtype. Adding one is one factory here
+and one row in the conformance table (docs/architecture.md, "Adding a layer").
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from tinyjax._checks import check_float_input, check_no_params
 from tinyjax._errors import ConfigError, ShapeError
-from tinyjax.layer import Layer, Params, cached, define
+from tinyjax.layer import Layer, Params, Torch, cached, define, factory
 
-__all__ = ["GELU", "ReLU", "Sigmoid", "Softmax", "Tanh", "gelu", "relu", "sigmoid", "softmax", "tanh"]
-
-
-def relu(x: jax.Array) -> jax.Array:
-    """``max(x, 0)`` elementwise."""
-    return jax.nn.relu(x)
+__all__ = ["GELU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]  # the activations tinyjax exports (tj.ReLU ...)
 
 
-def sigmoid(x: jax.Array) -> jax.Array:
-    """``1 / (1 + exp(-x))`` elementwise, stable for large ``|x|``."""
-    return jax.nn.sigmoid(x)
-
-
-def tanh(x: jax.Array) -> jax.Array:
-    """Hyperbolic tangent elementwise."""
-    return jnp.tanh(x)
-
-
-def gelu(x: jax.Array, approximate: bool = False) -> jax.Array:
-    """Gaussian error linear unit: exact (erf) by default, tanh approximation if ``approximate``."""
-    return jax.nn.gelu(x, approximate=approximate)
-
-
-def softmax(x: jax.Array, axis: int = -1) -> jax.Array:
-    """``exp(x) / sum(exp(x))`` along ``axis``; the max is subtracted first, so large inputs do not overflow."""
-    return jax.nn.softmax(x, axis=axis)
-
-
-def _activation(
-    kind: str, name: str, fn: Callable[[jax.Array], jax.Array], axis: int | None = None, **config: object
+def elementwise(
+    kind: str,
+    fn: Callable[[jax.Array], jax.Array],
+    *,
+    flops_per_element: int | None,
+    torch: Torch | None = None,
+    axis: int | None = None,
+    **config: Any,
 ) -> Layer:
+    """A parameter-free layer applying ``fn`` (a ``jax.nn`` function, say) to a floating input.
+
+    ``kind`` names the layer (``"ReLU"``) and, by default, its OOP class and ``torch.nn`` module;
+    ``config`` are its options, shown in its name (``GELU(approximate=True)``). ``axis``: the input
+    must have this axis (Softmax). ``flops_per_element``: its cost, counted as XLA counts (an add, a
+    multiply, a max, a divide: one each; ``exp``, ``tanh``: transcendentals, not FLOPs); None where
+    the count depends on how the backend expands ``fn`` (erf, reductions): tools then ask XLA.
+    """
+    settings = {"axis": axis, **config} if axis is not None else config
+    name = f"{kind}({', '.join(f'{k}={v}' for k, v in settings.items())})"
+
     def init(key: jax.Array) -> Params:
         del key
         return ()
@@ -58,39 +52,79 @@ def _activation(
             raise ShapeError(name, f"an input with axis {axis}", tuple(jnp.shape(x)))
         return fn(x)
 
-    return define(kind, name, init, apply, config=config if axis is None else {"axis": axis, **config})
-
-
-@cached
-def ReLU() -> Layer:
-    """ReLU layer: ``max(x, 0)``; shape and dtype preserved; no params."""
-    return _activation("ReLU", "ReLU()", relu)
-
-
-@cached
-def Sigmoid() -> Layer:
-    """Sigmoid layer; shape and dtype preserved; no params."""
-    return _activation("Sigmoid", "Sigmoid()", sigmoid)
-
-
-@cached
-def Tanh() -> Layer:
-    """Tanh layer; shape and dtype preserved; no params."""
-    return _activation("Tanh", "Tanh()", tanh)
-
-
-@cached
-def GELU(approximate: bool = False) -> Layer:
-    """GELU layer (exact erf form unless ``approximate``); shape and dtype preserved; no params."""
-    approximate = bool(approximate)
-    return _activation(
-        "GELU", f"GELU(approximate={approximate})", lambda x: gelu(x, approximate), approximate=approximate
+    return define(
+        kind,
+        name,
+        init,
+        apply,
+        doc=f"``apply((), x) -> y``: {name} of ``x`` (any shape, floating dtype); ``y`` has its shape and dtype.",
+        config=settings,
+        torch=torch or Torch(kind),
+        flops=None if flops_per_element is None else _per_element(flops_per_element),
+        oop=kind,
     )
 
 
+def _per_element(count: int) -> Callable[[Params, jax.ShapeDtypeStruct, jax.ShapeDtypeStruct], int]:
+    def flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
+        return count * math.prod(y.shape)
+
+    return flops
+
+
+@factory
+@cached
+def ReLU() -> Layer:
+    """ReLU layer: ``max(x, 0)`` elementwise; shape and dtype preserved; no params."""
+    return elementwise("ReLU", jax.nn.relu, flops_per_element=1)  # max(x, 0)
+
+
+@factory
+@cached
+def Sigmoid() -> Layer:
+    """Sigmoid layer: ``1 / (1 + exp(-x))`` elementwise, stable for large ``|x|``; no params."""
+    return elementwise("Sigmoid", jax.nn.sigmoid, flops_per_element=3)  # 1 / (1 + exp(-x))
+
+
+@factory
+@cached
+def SiLU() -> Layer:
+    """SiLU (swish) layer: ``x * sigmoid(x)`` elementwise; shape and dtype preserved; no params."""
+    return elementwise("SiLU", jax.nn.silu, flops_per_element=4)  # x * 1 / (1 + exp(-x))
+
+
+@factory
+@cached
+def Tanh() -> Layer:
+    """Tanh layer: the hyperbolic tangent elementwise; shape and dtype preserved; no params."""
+    return elementwise("Tanh", jnp.tanh, flops_per_element=0)  # one transcendental
+
+
+@factory
+@cached
+def GELU(approximate: bool = False) -> Layer:
+    """GELU layer: ``x * Phi(x)``, the exact erf form, or the tanh approximation if ``approximate``; no params."""
+    approximate = bool(approximate)
+    return elementwise(
+        "GELU",
+        lambda x: jax.nn.gelu(x, approximate=approximate),
+        # tanh form: x^3 (2), * 0.044715, + x, * sqrt(2/pi), + 1, * 0.5, * x; the erf form: XLA's expansion
+        flops_per_element=8 if approximate else None,
+        torch=Torch("GELU", {"approximate": "tanh" if approximate else "none"}),
+        approximate=approximate,
+    )
+
+
+@factory
 @cached
 def Softmax(axis: int = -1) -> Layer:
-    """Softmax layer along ``axis`` (numerically stable); shape and dtype preserved; no params."""
+    """Softmax layer along ``axis``: ``exp(x) / sum(exp(x))``, the max subtracted first (no overflow); no params."""
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise ConfigError(f"Softmax axis must be an int, got {axis!r}")
-    return _activation("Softmax", f"Softmax(axis={axis})", lambda x: softmax(x, axis), axis=axis)
+    return elementwise(
+        "Softmax",
+        lambda x: jax.nn.softmax(x, axis=axis),
+        flops_per_element=None,  # reductions: XLA's count
+        torch=Torch("Softmax", {"dim": axis}),
+        axis=axis,
+    )

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from tinyjax._checks import check_float_input, check_key, check_no_params
 from tinyjax._errors import ConfigError
-from tinyjax.layer import Layer, Params, cached, define
+from tinyjax.layer import Layer, Params, Torch, cached, check_training, define, factory
 
 __all__ = ["Dropout", "dropout"]
 
@@ -42,13 +42,20 @@ def check_rate(rate: object) -> float:
     return float(rate)
 
 
+@factory
 @cached
 def Dropout(rate: float) -> Layer:
-    """A Dropout :class:`~tinyjax.Layer`; params are ``()``; shape and dtype preserved.
+    """Dropout: each entry dropped with probability ``rate``, the rest scaled by ``1 / (1 - rate)``.
 
-    ``apply(params, x, *, key=None)``: no key means inference (identity); a key means training.
-    Inside a :func:`~tinyjax.Sequential`, ``Sequential.apply(params, x, key=key)`` gives each
-    Dropout its own subkey.
+    Args:
+      rate: the probability of dropping an entry, in [0, 1] (PyTorch's ``p``).
+
+    Shapes:
+      params: ``()``. ``apply(params, x, *, key=None, training=None)``: ``x`` of any shape and floating
+      dtype, ``y`` of the same. ``training=None`` (default): a key means training, no key inference
+      (the identity). ``training=True`` without a key raises KeyArgumentError; ``training=False``
+      ignores the key. Inside a :func:`~tinyjax.Sequential`, ``Sequential.apply(params, x, key=key)``
+      gives each Dropout its own subkey.
     """
     rate = check_rate(rate)
     name = f"Dropout(rate={rate})"
@@ -57,12 +64,29 @@ def Dropout(rate: float) -> Layer:
         del key
         return ()
 
-    def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+    def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None, training: bool | None = None) -> jax.Array:
         check_no_params(params, name)
         check_float_input(x, name)
-        if key is None:
+        if not check_training(training, key, name):
             return x
         check_key(key, name, where="apply")
+        assert key is not None  # check_training refused training without a key
         return dropout(x, rate, key)
 
-    return define("Dropout", name, init, apply, config={"rate": rate}, takes_key=True)
+    return define(
+        "Dropout",
+        name,
+        init,
+        apply,
+        doc=f"``apply((), x, *, key=None, training=None) -> y``: {name}; ``y`` has ``x``'s shape and dtype.",
+        options=("key", "training"),
+        config={"rate": rate},
+        torch=Torch("Dropout", {"p": rate}),
+        flops=_no_flops,
+        oop="Dropout",
+    )
+
+
+def _no_flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
+    """Counted in inference, where Dropout is the identity."""
+    return 0

@@ -5,27 +5,23 @@ Module-level pure pair::
     params = linear.init(key, 784, 128)          # {"weight": (784, 128), "bias": (128,)}
     y = linear.apply(params, x)                  # (..., 784) -> (..., 128)
 
-and the :class:`~tinyjax.Layer` factory :func:`Linear`, whose ``init(key)`` binds the sizes.
+and the :class:`~tinyjax.Layer` factory :func:`Linear`, which binds that pair to its sizes.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from tinyjax import initializers
-from tinyjax._checks import (
-    check_array_shape,
-    check_features,
-    check_features_axis,
-    check_float_input,
-    check_key,
-)
+from tinyjax._checks import check_array_shape, check_features, check_features_axis, check_float_input, check_key
 from tinyjax._errors import ConfigError, ParamsError
 from tinyjax.initializers import Initializer
-from tinyjax.layer import Layer, Params, cached, define
+from tinyjax.layer import Layer, Params, Torch, cached, define, factory, jit_apply
 
 __all__ = ["Linear", "apply", "init"]
 
@@ -56,11 +52,28 @@ def init(
     Returns:
       ``{"weight": (in_features, out_features), "bias": (out_features,)}`` of ``dtype``.
     """
+    in_features, out_features = _check_config(in_features, out_features, dtype)
+    check_key(key, _name(in_features, out_features))
+    return _init(key, in_features, out_features, bias, weight_init, bias_init, dtype)
+
+
+def _check_config(in_features: Any, out_features: Any, dtype: Any) -> tuple[int, int]:
     in_features = check_features("in_features", in_features)
     out_features = check_features("out_features", out_features)
-    check_key(key, _name(in_features, out_features))
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ConfigError(f"Linear params must have a floating dtype, got {jnp.dtype(dtype)}")
+    return in_features, out_features
+
+
+def _init(
+    key: jax.Array,
+    in_features: int,
+    out_features: int,
+    bias: bool,
+    weight_init: Initializer,
+    bias_init: Initializer,
+    dtype: Any,
+) -> dict[str, jax.Array]:
     weight_key, bias_key = jax.random.split(key)
     params = {"weight": weight_init(weight_key, (in_features, out_features), dtype)}
     if bias:
@@ -68,25 +81,17 @@ def init(
     return params
 
 
-def _check_params(params: Any, layer: str, in_features: int | None = None, out_features: int | None = None) -> None:
-    if not isinstance(params, dict) or "weight" not in params or not set(params) <= {"weight", "bias"}:
-        got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise ParamsError(
-            layer,
-            "a dict {'weight': (in, out), 'bias': (out,)}",
-            got,
-            what="params",
-            hint="These params belong to another layer",
-        )
-    weight = params["weight"]
-    expected_in = in_features if in_features is not None else getattr(weight, "shape", (None,))[0]
-    expected_out = out_features if out_features is not None else getattr(weight, "shape", (None, None))[-1]
-    check_array_shape(weight, (expected_in, expected_out), layer, "params['weight']")
-    if "bias" in params:
-        check_array_shape(params["bias"], (expected_out,), layer, "params['bias']")
-
-
-def _apply(params: dict[str, jax.Array], x: jax.Array, *, precision: Any = None) -> jax.Array:
+def _apply(
+    params: dict[str, jax.Array],
+    x: jax.Array,
+    *,
+    precision: Any = None,
+    sizes: tuple[int, int, bool] | None = None,
+) -> jax.Array:
+    """``x @ weight + bias``: ``(..., in)`` -> ``(..., out)``; ``sizes`` = ``(in, out, bias)`` a factory fixed."""
+    layer = _check_params(params, sizes)
+    check_float_input(x, layer)
+    check_features_axis(x, params["weight"].shape[0], layer)
     weight = params["weight"]
     dtype = jnp.result_type(x, weight)
     if jnp.finfo(dtype).bits >= 32:
@@ -99,27 +104,52 @@ def _apply(params: dict[str, jax.Array], x: jax.Array, *, precision: Any = None)
     return y.astype(dtype)
 
 
-def _checked_apply(params: dict[str, jax.Array], x: jax.Array, *, precision: Any = None) -> jax.Array:
-    """``x @ weight + bias`` for ``x`` of shape ``(..., in)``; shapes checked at trace time."""
-    shape = getattr(params.get("weight"), "shape", ()) if isinstance(params, dict) else ()
-    layer = _name(*shape) if len(shape) == 2 else "Linear"
-    _check_params(params, layer)
-    check_float_input(x, layer)
-    check_features_axis(x, params["weight"].shape[0], layer)
-    return _apply(params, x, precision=precision)
+def _check_params(params: Any, sizes: tuple[int, int, bool] | None) -> str:
+    """Check the params' structure and shapes (against ``sizes`` if given); return the layer's name."""
+    weight_shape = getattr(params.get("weight"), "shape", ()) if isinstance(params, dict) else ()
+    known = sizes[:2] if sizes is not None else weight_shape
+    layer = _name(*known) if len(known) == 2 else "Linear"
+    names = {"weight", "bias"} if sizes is None or sizes[2] else {"weight"}
+    if not isinstance(params, dict) or "weight" not in params or not set(params) <= names:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        if names == {"weight"}:
+            expected, hint = "a dict with 'weight' only", "This layer was built with bias=False"
+        else:
+            expected, hint = "a dict {'weight': (in, out), 'bias': (out,)}", "These params belong to another layer"
+        raise ParamsError(layer, expected, got, what="params", hint=hint)
+    if sizes is not None and sizes[2] and "bias" not in params:
+        raise ParamsError(
+            layer, "a dict with 'weight' and 'bias'", sorted(params), what="params", hint="The bias is missing"
+        )
+    in_features, out_features = sizes[:2] if sizes is not None else (*weight_shape, None, None)[:2]
+    check_array_shape(params["weight"], (in_features, out_features), layer, "params['weight']")
+    if "bias" in params:
+        check_array_shape(params["bias"], (out_features,), layer, "params['bias']")
+    return layer
 
 
-apply = jax.jit(_checked_apply, static_argnames=("precision",))
-"""``apply(params, x, *, precision=None) -> y``: ``(..., in)`` -> ``(..., out)``, jit-compiled.
+apply = jit_apply(
+    _apply,
+    "Linear",
+    static_argnames=("precision",),
+    doc="""``apply(params, x, *, precision=None) -> y``: ``(..., in)`` -> ``(..., out)``, jit-compiled.
 
 ``x`` may be one sample ``(in,)``, a batch ``(B, in)`` (``B`` may be 0) or have more leading
 dimensions ``(B, T, in)``. With bfloat16 or float16 operands the products are accumulated in
 float32 and the result is rounded to the operands' dtype once. ``precision`` is passed to
 ``jnp.matmul`` (``"highest"`` for exact f32 products on accelerators). Raises ShapeError,
 ParamsError or DTypeError at trace time.
-"""
+""",
+)
 
 
+def _flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
+    fan_in, fan_out = params["weight"].shape
+    batch = math.prod(y.shape) // fan_out
+    return 2 * batch * fan_in * fan_out + (batch * fan_out if "bias" in params else 0)
+
+
+@factory
 @cached
 def Linear(
     in_features: int,
@@ -130,45 +160,45 @@ def Linear(
     bias_init: Initializer = initializers.zeros,
     dtype: Any = jnp.float32,
 ) -> Layer:
-    """A Linear :class:`~tinyjax.Layer`: ``init(key) -> params``, ``apply(params, x, *, precision=None)``.
+    """A Linear layer, ``y = x @ weight + bias``, as PyTorch's ``nn.Linear`` with the weight transposed.
 
-    Same options as :func:`init`. ``apply`` maps ``(..., in_features)`` to ``(..., out_features)``
-    and rejects params whose shapes are not ``(in_features, out_features)`` / ``(out_features,)``.
+    Args:
+      in_features, out_features: sizes of the input's and the output's last axis.
+      bias: whether to add a learned bias (default True).
+      weight_init, bias_init: initializers ``(key, shape, dtype) -> array``: Xavier-uniform and zeros
+        by default (``tinyjax.initializers``; any ``jax.nn.initializers`` works).
+      dtype: floating dtype of the params (default float32).
+
+    Shapes:
+      params: ``{"weight": (in_features, out_features), "bias": (out_features,)}``.
+      ``apply(params, x, *, precision=None)``: ``(..., in_features)`` -> ``(..., out_features)``.
     """
-    in_features = check_features("in_features", in_features)
-    out_features = check_features("out_features", out_features)
-    name = _name(in_features, out_features)
-
-    def layer_init(key: jax.Array) -> Params:
-        return init(
-            key, in_features, out_features, bias=bias, weight_init=weight_init, bias_init=bias_init, dtype=dtype
-        )
-
-    def layer_apply(params: dict[str, jax.Array], x: jax.Array, *, precision: Any = None) -> jax.Array:
-        _check_params(params, name, in_features, out_features)
-        if bias and "bias" not in params:
-            raise ParamsError(
-                name, "a dict with 'weight' and 'bias'", sorted(params), what="params", hint="The bias is missing"
-            )
-        if not bias and "bias" in params:
-            raise ParamsError(
-                name,
-                "a dict with 'weight' only",
-                sorted(params),
-                what="params",
-                hint="This layer was built with bias=False",
-            )
-        check_float_input(x, name)
-        check_features_axis(x, in_features, name)
-        return _apply(params, x, precision=precision)
-
+    in_features, out_features = _check_config(in_features, out_features, dtype)
+    bias = bool(bias)
     return define(
         "Linear",
-        name,
-        layer_init,
-        layer_apply,
+        _name(in_features, out_features),
+        functools.partial(
+            _init,
+            in_features=in_features,
+            out_features=out_features,
+            bias=bias,
+            weight_init=weight_init,
+            bias_init=bias_init,
+            dtype=dtype,
+        ),
+        functools.partial(_apply, sizes=(in_features, out_features, bias)),
+        doc=apply.__doc__,
+        options=("precision",),
         config={"in_features": in_features, "out_features": out_features, "bias": bias, "dtype": jnp.dtype(dtype)},
         in_features=in_features,
         out_features=out_features,
-        static_argnames=("precision",),
+        axes={"weight": ("in", "out"), "bias": ("out",)},
+        torch=Torch(
+            "Linear",
+            {"in_features": in_features, "out_features": out_features, "bias": bias},
+            axes={"weight": ("out", "in")},
+        ),
+        flops=_flops,
+        oop="Linear",
     )

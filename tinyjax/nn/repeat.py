@@ -12,12 +12,14 @@ import jax
 import jax.numpy as jnp
 
 from tinyjax._checks import check_features, check_key
-from tinyjax._errors import ParamsError, ShapeError
-from tinyjax.layer import Layer, Params, as_layer, cached, define
+from tinyjax._errors import DTypeError, ParamsError, ShapeError
+from tinyjax.costs import layer_flops
+from tinyjax.layer import Layer, ParamInfo, Params, as_layer, block_signature, cached, define, factory, is_param_info
 
 __all__ = ["Repeat"]
 
 
+@factory
 def Repeat(block: Any, n: int) -> Layer:
     """``n`` copies of ``block`` (a Layer or an ``(init, apply)`` pair) applied one after another.
 
@@ -50,7 +52,8 @@ def _repeat(block: Layer, n: int) -> Layer:
     def init(key: jax.Array) -> Params:
         return jax.vmap(block.init)(jax.random.split(key, n))
 
-    def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+    def apply(params: Params, x: jax.Array, **given: Any) -> jax.Array:
+        key = given.pop("key", None)
         leaves = jax.tree_util.tree_leaves(params)
         if any(jnp.ndim(leaf) == 0 or jnp.shape(leaf)[0] != n for leaf in leaves):
             got = sorted({jnp.shape(leaf)[0] if jnp.ndim(leaf) else None for leaf in leaves}, key=str)
@@ -62,8 +65,8 @@ def _repeat(block: Layer, n: int) -> Layer:
         def step(h: jax.Array, slice_: tuple[Params, jax.Array | None]) -> tuple[jax.Array, None]:
             block_params, block_key = slice_
             try:
-                out = block.raw_apply(block_params, h, key=block_key) if keyed else block.raw_apply(block_params, h)
-            except ShapeError as error:
+                out = block.raw_apply(block_params, h, **options, **({"key": block_key} if keyed else {}))
+            except (ShapeError, DTypeError) as error:
                 raise error.within(f"{name} block") from None
             if out.shape != h.shape or out.dtype != h.dtype:
                 raise ShapeError(
@@ -75,18 +78,30 @@ def _repeat(block: Layer, n: int) -> Layer:
                 )
             return out, None
 
+        options = {name: value for name, value in given.items() if value is not None}
         keys = jax.random.split(key, n) if key is not None and keyed else None
         y, _ = jax.lax.scan(step, x, (params, keys), length=n)
         return y
 
+    def flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
+        return n * layer_flops(block, _unstacked(params), x)
+
+    apply.__signature__ = block_signature(block.options)  # type: ignore[attr-defined]
     return define(
         "Repeat",
         name,
         init,
         apply,
+        doc=f"``apply(params, x, **options) -> y``: {name}, params stacked on a leading axis of size {n}.",
+        options=sorted(block.options),
         config={"n": n},
         children=(block,),
-        takes_key=block.takes_key,
         in_features=block.in_features,
         out_features=block.out_features,
+        flops=flops,
+        child_info=lambda: jax.tree_util.tree_map(ParamInfo.stacked, block.param_info(), is_leaf=is_param_info),
     )
+
+
+def _unstacked(params: Params) -> Params:
+    return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(tuple(a.shape[1:]), a.dtype), params)

@@ -10,24 +10,32 @@ import jax.numpy as jnp
 
 from tinyjax._checks import check_key
 from tinyjax._errors import DTypeError, ParamsError, ShapeError
-from tinyjax.layer import Layer, Params, as_layer, cached, define
+from tinyjax.layer import Layer, Params, Torch, as_layer, block_signature, cached, define, factory
 
 __all__ = ["Sequential"]
 
 
+@factory
 def Sequential(*layers: Any) -> Layer:
     """Chain layers: ``Sequential([l1, l2, l3])`` or ``Sequential(l1, l2, l3)``.
 
-    Each item is a :class:`~tinyjax.Layer` (a nested Sequential included) or a user's
-    ``(init, apply)`` pair of pure functions.
+    Each item is a :class:`~tinyjax.Layer` (a nested Sequential included), a user's ``(init, apply)``
+    pair of pure functions (:func:`~tinyjax.as_layer`), or a plain function such as ``jax.nn.relu``
+    (wrapped in a :func:`~tinyjax.Lambda`).
 
     * ``init(key) -> (params_0, params_1, ...)``: the key is split, one subkey per layer.
-    * ``apply(params, x, *, key=None) -> y``: ``x`` goes through each layer in turn. ``key`` is
-      split among the layers that take one (Dropout); no key means inference.
+    * ``apply(params, x, *, key=None, training=None, precision=None) -> y``: ``x`` goes through each
+      layer in turn. ``key`` is split among the layers that take one (Dropout, a keyed pair);
+      ``training`` reaches every layer that takes it (see :func:`~tinyjax.Dropout`); ``precision``
+      every layer that takes it (Linear). A Sequential takes only the options some layer takes.
 
     Adjacent sizes are checked when the Sequential is built (``jax.eval_shape``: no FLOPs):
     ``Sequential(Linear(784, 128), Linear(64, 10))`` raises :class:`~tinyjax.ShapeError`
     naming ``Sequential[1] Linear(64 -> 10)``, the shape it expected and the one it got.
+
+    Limits: one input and one output per layer, applied in order. For a skip connection wrap the
+    block (``x + block(x)``) in a pair of your own; for n identical blocks use :func:`~tinyjax.Repeat`,
+    which compiles in the time of one.
     """
     if len(layers) == 1 and isinstance(layers[0], (list, tuple)) and not _is_user_pair(layers[0]):
         layers = tuple(layers[0])
@@ -37,13 +45,13 @@ def Sequential(*layers: Any) -> Layer:
 @cached
 def _sequential(children: tuple[Layer, ...]) -> Layer:
     name = f"Sequential({', '.join(child.name for child in children)})"
-    keyed = tuple(i for i, child in enumerate(children) if child.takes_key)
+    options = frozenset().union(*(child.options for child in children))
 
     def init(key: jax.Array) -> Params:
         keys = jax.random.split(key, len(children))
         return tuple(child.init(keys[i]) for i, child in enumerate(children))
 
-    def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+    def apply(params: Params, x: jax.Array, **given: Any) -> jax.Array:
         if not isinstance(params, (tuple, list)) or len(params) != len(children):
             got = f"{len(params)} entries" if isinstance(params, (tuple, list)) else type(params).__name__
             raise ParamsError(
@@ -53,36 +61,44 @@ def _sequential(children: tuple[Layer, ...]) -> Layer:
                 what="params",
                 hint="These params belong to another model",
             )
-        layer_keys: dict[int, jax.Array] = {}
-        if key is not None and keyed:
-            check_key(key, "Sequential", where="apply")
-            layer_keys = dict(zip(keyed, jax.random.split(key, len(keyed)), strict=True))
-        return _fold(children, params, x, layer_keys)
+        return _fold(children, params, x, given)
 
+    apply.__signature__ = block_signature(options)  # type: ignore[attr-defined]
     sequential = define(
         "Sequential",
         name,
         init,
         apply,
+        doc=f"``apply(params, x, *, {', '.join(f'{o}=None' for o in sorted(options))}) -> y``: {name}.",
+        options=sorted(options),
         label="Sequential",
         children=children,
-        takes_key=bool(keyed),
         in_features=next((c.in_features for c in children[:1] if c.in_features is not None), None),
         out_features=next((c.out_features for c in reversed(children) if c.out_features is not None), None),
+        torch=Torch("Sequential"),
+        oop="Sequential",
+        chain=True,
     )
     _check_fit(children)
     return sequential
 
 
 def _fold(
-    children: Sequence[Layer], params: Sequence[Params], x: jax.Array, keys: dict[int, jax.Array], offset: int = 0
+    children: Sequence[Layer], params: Sequence[Params], x: jax.Array, given: dict[str, Any], offset: int = 0
 ) -> jax.Array:
+    """Apply ``children`` in turn; each gets the options it takes, and its own share of ``given["key"]``."""
+    given = {name: value for name, value in given.items() if value is not None}
+    keyed = [i for i, child in enumerate(children) if child.takes_key]
+    keys: dict[int, jax.Array] = {}
+    if given.get("key") is not None and keyed:
+        check_key(given["key"], "Sequential", where="apply")
+        keys = dict(zip(keyed, jax.random.split(given["key"], len(keyed)), strict=True))
     for i, (child, child_params) in enumerate(zip(children, params, strict=True)):
+        options = {name: value for name, value in given.items() if name in child.options and name != "key"}
+        if i in keys:
+            options["key"] = keys[i]
         try:
-            if i + offset in keys:
-                x = child.raw_apply(child_params, x, key=keys[i + offset])
-            else:
-                x = child.raw_apply(child_params, x)
+            x = child.raw_apply(child_params, x, **options)
         except (ShapeError, DTypeError) as error:
             raise error.within(f"Sequential[{i + offset}]") from None
     return x

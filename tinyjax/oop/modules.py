@@ -13,6 +13,8 @@ from typing import Any
 import jax
 
 import tinyjax as tj
+from tinyjax._checks import check_no_params
+from tinyjax._errors import ParamsError
 from tinyjax.layer import Layer, Params
 from tinyjax.nn.dropout import check_rate
 from tinyjax.oop import autograd
@@ -50,6 +52,17 @@ class Module:
         """Clear ``.grad`` of every parameter."""
         for tensor in self.parameters():
             tensor.zero_grad()
+
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Module:
+        """The module mirroring the functional ``layer``, holding exactly ``params``' arrays (no copy).
+
+        This default serves parameter-free layers, built from ``layer.config``; a class with params
+        or other options overrides it. :func:`tinyjax.oop.from_functional` calls it on the class the
+        layer names (``layer.oop``).
+        """
+        check_no_params(params, layer.name)
+        return cls(**layer.config)
 
     def train(self, mode: bool = True) -> Module:
         """Training mode (Dropout drops); returns self."""
@@ -108,13 +121,11 @@ class Linear(FunctionalModule):
         self.bias: Tensor | None = _parameter(params["bias"]) if "bias" in params else None
 
     @classmethod
-    def from_functional(cls, layer: Layer, params: dict[str, jax.Array]) -> Linear:
+    def from_functional(cls, layer: Layer, params: Params) -> Linear:
         """A Linear holding exactly these arrays (no initialisation, no copy); ``layer`` is kept as it is.
 
         Raises :class:`~tinyjax.ParamsError` when ``params`` are not ``layer``'s (shape, bias).
         """
-        from tinyjax._errors import ParamsError
-
         expected = (layer.in_features, layer.out_features)
         got = tuple(getattr(params.get("weight"), "shape", ())) if isinstance(params, dict) else type(params).__name__
         if got != expected:
@@ -149,12 +160,7 @@ class Linear(FunctionalModule):
 
 
 class _Activation(FunctionalModule):
-    """A parameter-free module; ``from_functional(layer, ())`` rebuilds it from the layer's config."""
-
-    @classmethod
-    def from_functional(cls, layer: Layer, params: Params = ()) -> _Activation:
-        del params
-        return cls(**layer.config)
+    """A parameter-free module over one functional activation."""
 
 
 class ReLU(_Activation):
@@ -192,7 +198,7 @@ class Softmax(_Activation):
 
     @classmethod
     def from_functional(cls, layer: Layer, params: Params = ()) -> Softmax:
-        del params
+        check_no_params(params, layer.name)
         return cls(dim=int(layer.config["axis"]))
 
     def forward(self, x: Any, dim: int | None = None) -> Tensor:
@@ -218,7 +224,7 @@ class Dropout(FunctionalModule):
 
     @classmethod
     def from_functional(cls, layer: Layer, params: Params = ()) -> Dropout:
-        del params
+        check_no_params(params, layer.name)
         return cls(float(layer.config["rate"]))
 
     def forward(self, x: Any, training: bool | None = None, key: jax.Array | None = None) -> Tensor:

@@ -1,15 +1,19 @@
-"""Move weights between tinyjax and PyTorch: ``state_dict`` names and the weight layout.
+"""Move weights between tinyjax and PyTorch: ``state_dict`` names and each param's axis order.
 
 tinyjax stores a Linear's weight as ``(in, out)`` (``y = x @ W + b``); ``torch.nn.Linear`` stores
 ``(out, in)`` (``y = x @ W.T + b``). Names are the same (``"0.weight"``, ``"0.bias"``...), so::
 
     torch_model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    torch_model.load_state_dict(tinyjax.interop.to_torch_state_dict(params))     # same outputs
+    torch_model.load_state_dict(tinyjax.interop.to_torch_state_dict(params, model))     # same outputs
     params = tinyjax.interop.from_torch_state_dict(torch_model.state_dict(), model)
 
-Every tensor named ``weight`` (the last name part) with two or more axes has its last two axes
-swapped; everything else is copied as it is. torch is imported only when these functions run
-(``pip install 'tinyjax[torch]'``). bfloat16 and float16 move bit-exactly.
+Given the layer, each param moves as its layer describes it (:meth:`tinyjax.Layer.param_info`):
+its torch name, and the permutation from tinyjax's logical axes (``("in", "out")``) to torch's
+(``("out", "in")``). A param no layer describes (a user's pair) is copied as it is. Without a
+layer (params alone, as in earlier releases) every tensor named ``weight`` with two or more axes
+has its last two axes swapped: right for Linear-only models, so pass the layer for anything else.
+torch is imported only when these functions run (``pip install 'tinyjax[torch]'``). bfloat16 and
+float16 move bit-exactly.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+import jax
 import ml_dtypes
 import numpy as np
 
 from tinyjax._errors import ConfigError
-from tinyjax.layer import Params
-from tinyjax.params import named_parameters
+from tinyjax.layer import Layer, ParamInfo, Params, is_param_info
+from tinyjax.params import named_parameters, path_name
 from tinyjax.tools._templates import template
 
 __all__ = ["from_torch_state_dict", "to_torch_state_dict"]
@@ -39,27 +44,54 @@ def _torch() -> Any:
     return torch
 
 
-def _is_weight(name: str, ndim: int) -> bool:
-    return name.rsplit(".", 1)[-1] == "weight" and ndim >= 2
+def _moves(ndims: Mapping[str, int], layer: Layer | None) -> dict[str, tuple[str, tuple[int, ...] | None]]:
+    """``{tinyjax name: (torch name, permutation to torch's axis order or None)}`` for the named params."""
+    if layer is None:
+        return {name: (name, _legacy_swap(name, ndim)) for name, ndim in ndims.items()}
+    paths, _ = jax.tree_util.tree_flatten_with_path(layer.param_info(), is_leaf=is_param_info)
+    return {path_name(path): _move(path_name(path), info) for path, info in paths}
 
 
-def to_torch_state_dict(params: Params) -> OrderedDict[str, Any]:
+def _move(name: str, info: ParamInfo) -> tuple[str, tuple[int, ...] | None]:
+    prefix = name.rpartition(".")[0]
+    torch_name = f"{prefix}.{info.torch_name}" if prefix and info.torch_name else (info.torch_name or name)
+    if info.axes is None or info.torch_axes is None or info.torch_axes == info.axes:
+        return torch_name, None
+    return torch_name, tuple(info.axes.index(axis) for axis in info.torch_axes)
+
+
+def _legacy_swap(name: str, ndim: int) -> tuple[int, ...] | None:
+    if name.rsplit(".", 1)[-1] == "weight" and ndim >= 2:
+        return (*range(ndim - 2), ndim - 1, ndim - 2)
+    return None
+
+
+def to_torch_state_dict(params: Params, layer: Layer | None = None) -> OrderedDict[str, Any]:
     """``{name: torch.Tensor}`` in PyTorch's layout, ready for ``torch_module.load_state_dict``.
 
-    Linear weights ``(in, out)`` become ``(out, in)``; biases ``(out,)`` and other tensors are copied
-    unchanged. Dtypes are kept (float32, float16, bfloat16...). The tensors are CPU copies.
+    Args:
+      params: the params pytree.
+      layer: the Layer they belong to: each param then takes its torch name and axis order from the
+        layer's description. Without it, 2-D+ ``weight`` tensors are transposed (Linear's rule).
+
+    Returns:
+      CPU tensors, dtypes kept (float32, float16, bfloat16...): Linear weights ``(in, out)`` become
+      ``(out, in)``; biases and undescribed params are copied unchanged.
     """
     torch = _torch()
+    named = named_parameters(params)
+    moves = _moves({name: np.ndim(leaf) for name, leaf in named.items()}, layer)
     state = OrderedDict()
-    for name, leaf in named_parameters(params).items():
+    for name, leaf in named.items():
+        torch_name, permutation = moves.get(name, (name, None))
         array = np.asarray(leaf)
-        if _is_weight(name, array.ndim):
-            array = np.swapaxes(array, -1, -2)
+        if permutation is not None:
+            array = np.transpose(array, permutation)
         array = np.ascontiguousarray(array)
         if array.dtype == ml_dtypes.bfloat16:  # numpy has no bfloat16 torch understands: move the bits
-            state[name] = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
+            state[torch_name] = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
         else:
-            state[name] = torch.from_numpy(array.copy())
+            state[torch_name] = torch.from_numpy(array.copy())
     return state
 
 
@@ -80,7 +112,9 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], like: Any) -> Params:
       like: a :class:`~tinyjax.Layer` or a params template (arrays or ``jax.ShapeDtypeStruct``).
 
     Returns:
-      The params pytree, weights transposed to ``(in, out)``, dtypes kept exactly.
+      The params pytree in tinyjax's layout, dtypes kept exactly. Given a Layer, each param is
+      found by its torch name and permuted as the layer describes; given a template, 2-D+
+      ``weight`` tensors are transposed (Linear's rule).
 
     Raises:
       WeightsMismatchError: listing every missing, unexpected, misshapen (shapes given in PyTorch's
@@ -88,15 +122,19 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], like: Any) -> Params:
     """
     torch = _torch()
     target = template(like)
-    arrays = {name: _to_numpy(torch, name, tensor) for name, tensor in state_dict.items()}
-    # Compared in the layout the user holds, PyTorch's (out, in), so the message shows their shapes.
-    expected = {name: (_torch_shape(name, shape), dtype) for name, (shape, dtype) in target.specs.items()}
-    found = {name: (tuple(array.shape), array.dtype) for name, array in arrays.items()}
+    ndims = {name: len(shape) for name, (shape, _) in target.specs.items()}
+    moves = _moves(ndims, like if isinstance(like, Layer) else None)
+    ours = {torch_name: (name, permutation) for name, (torch_name, permutation) in moves.items()}
+    found, arrays = {}, {}
+    for torch_name, tensor in state_dict.items():
+        name, permutation = ours.get(torch_name, (torch_name, None))
+        array = _to_numpy(torch, torch_name, tensor)
+        found[name] = (tuple(array.shape), array.dtype)  # PyTorch's layout: the shapes the user holds
+        arrays[name] = array if permutation is None else np.transpose(array, np.argsort(permutation))
+    expected = {name: (_permuted(shape, moves[name][1]), dtype) for name, (shape, dtype) in target.specs.items()}
     target.check(found, source="the PyTorch state_dict", expected=expected)
-    return target.build(
-        {name: np.swapaxes(array, -1, -2) if _is_weight(name, array.ndim) else array for name, array in arrays.items()}
-    )
+    return target.build(arrays)
 
 
-def _torch_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
-    return (*shape[:-2], shape[-1], shape[-2]) if _is_weight(name, len(shape)) else shape
+def _permuted(shape: tuple[int, ...], permutation: tuple[int, ...] | None) -> tuple[int, ...]:
+    return tuple(shape) if permutation is None else tuple(shape[i] for i in permutation)

@@ -30,9 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
+from tinyjax.costs import xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
-from tinyjax.tools.summary import xla_costs
 
 __all__ = ["Predictor", "compile"]
 

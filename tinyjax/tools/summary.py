@@ -1,13 +1,11 @@
 """``tinyjax.summary``: what a model costs, layer by layer, beside XLA's own figures.
 
-Analytical counts (per forward pass over an input of ``input_shape``, ``batch`` = the product of
-its leading dimensions):
-
-* Linear(in, out): ``2 * batch * in * out`` FLOPs for the product plus ``batch * out`` for the bias;
-* an elementwise activation (ReLU, Sigmoid, Tanh, GELU) and Softmax: one FLOP per output element
-  (transcendentals are not counted as FLOPs, as in XLA's cost analysis); Dropout: none (inference);
-* a Repeat: ``n`` times its block;
-* any other layer (a user's pair): XLA's count for that layer alone.
+Each layer's FLOPs (per forward pass over an input of ``input_shape``) come from its own
+description (``layer.flops``, see :func:`tinyjax.costs.layer_flops`): Linear(in, out) counts
+``2 * batch * in * out`` for the product plus ``batch * out`` for the bias; an activation one FLOP
+per output element (transcendentals are not FLOPs, as in XLA's cost analysis); Dropout none
+(inference); a Repeat ``n`` times its block. A layer that describes no cost (a user's pair) is
+compiled alone and XLA's count is used. A chain (a Sequential) gives one row per child.
 
 Activation bytes are the bytes of each layer's output. The XLA figures come from compiling the
 whole model for this input: ``cost_analysis()["flops"]`` and ``memory_analysis()`` (argument, output
@@ -27,12 +25,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from tinyjax.costs import layer_flops, xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import count_params, param_bytes
 
 __all__ = ["LayerRow", "Summary", "summary", "xla_costs"]
-
-_ELEMENTWISE = {"ReLU", "Sigmoid", "Tanh", "GELU", "Softmax"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,23 +129,16 @@ def summary(
 
 
 def _walk(layer: Layer, params: Params, x: jax.ShapeDtypeStruct, path: str) -> tuple[list[LayerRow], Any]:
-    if layer.kind == "Sequential":
+    """One row per layer; a chain (a Sequential) gives one row per child instead, paths ``"1.0"``."""
+    if layer.chain:
         rows: list[LayerRow] = []
         for i, (child, child_params) in enumerate(zip(layer.children, params, strict=True)):
             child_rows, x = _walk(child, child_params, x, f"{path}.{i}" if path else str(i))
             rows.extend(child_rows)
         return rows, x
     out = jax.eval_shape(layer.raw_apply, params, x)
-    out_bytes = math.prod(out.shape) * jnp.dtype(out.dtype).itemsize
-    if layer.kind == "Repeat":
-        (block,) = layer.children
-        n = int(layer.config["n"])
-        block_params = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), params)
-        block_rows, _ = _walk(block, block_params, x, path)
-        flops = n * sum(row.flops for row in block_rows)
-        activation = n * sum(row.activation_bytes for row in block_rows)
-    else:
-        flops, activation = _flops(layer, params, x, out), out_bytes
+    flops = layer_flops(layer, params, x)
+    activation = math.prod(out.shape) * jnp.dtype(out.dtype).itemsize
     row = LayerRow(
         path or "-",
         layer.kind,
@@ -160,24 +150,3 @@ def _walk(layer: Layer, params: Params, x: jax.ShapeDtypeStruct, path: str) -> t
         activation,
     )
     return [row], out
-
-
-def _flops(layer: Layer, params: Params, x: jax.ShapeDtypeStruct, out: Any) -> int:
-    elements = math.prod(out.shape)
-    if layer.kind == "Linear":
-        fan_in, fan_out = params["weight"].shape
-        batch = elements // fan_out
-        return 2 * batch * fan_in * fan_out + (batch * fan_out if "bias" in params else 0)
-    if layer.kind in _ELEMENTWISE:
-        return elements
-    if layer.kind == "Dropout":
-        return 0
-    return int(xla_costs(jax.jit(layer.raw_apply).lower(params, x).compile()).get("flops", 0))
-
-
-def xla_costs(compiled: Any) -> dict[str, float]:
-    """XLA's cost analysis of a compiled program as a dict (``{}`` where the backend gives none)."""
-    costs = compiled.cost_analysis()
-    if isinstance(costs, (list, tuple)):
-        costs = costs[0] if costs else None
-    return dict(costs or {})

@@ -16,6 +16,11 @@ This package only decides the specs, from the Layer's description and its params
 Strategies: ``"data"`` (params replicated), ``"column"``, ``"row"``, ``"megatron"`` (Linears
 alternate column / row); see :mod:`tinyjax.sharding.rules`. ``overrides={"2.weight": P(...)}``
 changes any parameter's spec by name.
+
+Across processes (``jax.distributed.initialize``, one per host), the same calls run on a mesh over
+every process's devices; each process feeds its own rows of the batch
+(``shard_batch(x[process_rows(mesh, len(x))], mesh, process_local=True)``), and
+``launch_local`` runs a script as several processes on one machine to try it (``docs/scaling.md``).
 """
 
 from __future__ import annotations
@@ -26,22 +31,27 @@ from tinyjax.tools.sharding.placement import (
     init_sharded,
     make_mesh,
     param_shardings,
+    process_rows,
     shard_batch,
     shard_params,
     shard_shapes,
 )
+from tinyjax.tools.sharding.processes import LaunchError, launch_local
 from tinyjax.tools.sharding.rules import STRATEGIES, Strategy, param_specs
 from tinyjax.tools.sharding.steps import sgd_step, sharded_apply, sharded_train_step
 
 __all__ = [
     "STRATEGIES",
+    "LaunchError",
     "Strategy",
     "auto_axes",
     "batch_sharding",
     "init_sharded",
+    "launch_local",
     "make_mesh",
     "param_shardings",
     "param_specs",
+    "process_rows",
     "sgd_step",
     "shard_batch",
     "shard_params",

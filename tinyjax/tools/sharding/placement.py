@@ -3,10 +3,16 @@
 A mesh is a grid of devices with named axes, e.g. ``("data", "model")`` of shape ``(2, 4)`` on
 8 devices. A parameter's ``PartitionSpec`` (from :func:`~tinyjax.sharding.param_specs`) says
 which of its dimensions is split over which mesh axis; every axis it does not name holds a copy.
+
+Across several processes (``jax.distributed.initialize``: the mesh then holds every process's
+devices), everything here works unchanged, given the same values on every process, except that a
+process usually holds only its own rows of the batch: ``shard_batch(rows, mesh, process_local=True)``
+with the rows :func:`process_rows` names.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +32,7 @@ __all__ = [
     "init_sharded",
     "make_mesh",
     "param_shardings",
+    "process_rows",
     "shard_batch",
     "shard_params",
     "shard_shapes",
@@ -139,11 +146,59 @@ def batch_sharding(mesh: Mesh, axis: str | None = "data") -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec(axis))
 
 
-def shard_batch(x: Any, mesh: Mesh, axis: str | None = "data") -> jax.Array:
-    """``x`` of shape ``(B, ...)`` placed on ``mesh`` with ``B`` split over ``axis`` (see :func:`batch_sharding`)."""
+def shard_batch(x: Any, mesh: Mesh, axis: str | None = "data", *, process_local: bool = False) -> jax.Array:
+    """``x`` of shape ``(B, ...)`` placed on ``mesh`` with ``B`` split over ``axis`` (see :func:`batch_sharding`).
+
+    ``process_local=False``: ``x`` is the whole batch, the same on every process.
+
+    ``process_local=True``: ``x`` of shape ``(b, ...)`` holds only this process's rows of the batch,
+    those :func:`process_rows` names (every process passes its own); the result is the global
+    ``(B, ...)`` array. ``B = b * splits / k``, where ``splits`` is the size of ``axis`` and ``k``
+    how many of its slices this process's devices hold (processes that hold the same slices, as
+    replicas along ``"model"`` do, pass the same rows). In one process it is ``shard_batch(x, mesh)``.
+    """
     sharding = batch_sharding(mesh, axis)
-    _check_leaf("batch", getattr(x, "shape", ()), sharding.spec, mesh)
-    return jax.device_put(x, sharding)
+    shape = tuple(getattr(x, "shape", ()))
+    if not process_local:
+        _check_leaf("batch", shape, sharding.spec, mesh)
+        return jax.device_put(x, sharding)
+    splits = _axis_size(mesh, sharding.spec[0]) if sharding.spec else 1
+    held = len(_local_blocks(sharding, splits))
+    if not shape or shape[0] % held:
+        raise ConfigError(
+            f"this process's part of the batch, of shape {shape}, must have a number of rows divisible by "
+            f"the {held} slice(s) of mesh axis {axis!r} its devices hold; pass the rows process_rows names"
+        )
+    global_shape = (shape[0] // held * splits, *shape[1:])
+    return jax.make_array_from_process_local_data(sharding, x, global_shape)
+
+
+def process_rows(mesh: Mesh, batch_size: int, axis: str | None = "data") -> slice:
+    """The rows of a global batch of ``batch_size`` rows that this process feeds to ``mesh``.
+
+    ``x[process_rows(mesh, len(x))]`` is this process's ``x`` for
+    ``shard_batch(..., process_local=True)``; a data loader reads only those rows. On a mesh from
+    :func:`make_mesh` over several processes, ``make_mesh(data=processes, model=local devices)``
+    say, process ``i`` gets the ``i``-th block of ``batch_size / processes`` rows; processes
+    whose devices hold the same slices of ``axis`` get the same rows; in one process, every row.
+    """
+    sharding = batch_sharding(mesh, axis)
+    _check_leaf("batch", (batch_size,), sharding.spec, mesh)
+    blocks = _local_blocks(sharding, batch_size)
+    start, stop = blocks[0][0], blocks[-1][1]
+    if any(a[1] != b[0] for a, b in itertools.pairwise(blocks)):
+        raise ConfigError(
+            f"this process's devices hold rows {blocks} of the batch, not one contiguous block; build the "
+            f"mesh with each process's devices next to each other along {axis!r} (tinyjax.sharding.make_mesh "
+            f"does), or index the batch with those blocks yourself"
+        )
+    return slice(start, stop)
+
+
+def _local_blocks(sharding: NamedSharding, size: int) -> list[tuple[int, int]]:
+    """The distinct ``(start, stop)`` row ranges of a ``(size,)`` batch that this process's devices hold."""
+    indices = sharding.addressable_devices_indices_map((size,)).values()
+    return sorted({index[0].indices(size)[:2] for index in indices if index is not None})
 
 
 def shard_shapes(

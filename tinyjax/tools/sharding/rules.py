@@ -1,21 +1,22 @@
-"""Which mesh axis each parameter is split over: a ``PartitionSpec`` pytree from a Layer's description.
+"""Which mesh axis each parameter is split over: a ``PartitionSpec`` pytree from the layers' logical axes.
 
-The rules read only what a Layer says about itself (``kind``, ``config``, ``children``) and the
-shapes of its params, never the layer's code:
+The rules read only what each layer says about its params (:meth:`tinyjax.Layer.param_info`: the
+logical axes, such as Linear's ``weight: ("in", "out")``, ``bias: ("out",)``), never a layer's name:
 
 * ``"data"``: every parameter replicated (data parallelism splits the batch, not the params).
-* ``"column"``: every Linear split on its output features (Megatron's column-parallel layer):
-  ``weight (in, out)`` -> ``P(None, model)``, ``bias (out,)`` -> ``P(model)``.
-* ``"row"``: every Linear split on its input features (row-parallel): ``weight`` -> ``P(model, None)``,
+* ``"column"``: every projection (a layer whose params have an ``"in"`` and an ``"out"`` axis) split
+  on ``"out"`` (Megatron's column-parallel layer): ``weight (in, out)`` -> ``P(None, model)``,
+  ``bias (out,)`` -> ``P(model)``.
+* ``"row"``: every projection split on ``"in"`` (row-parallel): ``weight`` -> ``P(model, None)``,
   ``bias`` replicated; each device holds a partial sum that the XLA partitioner all-reduces.
-* ``"megatron"``: the Linears, in order, alternate column, row, column, row... A
+* ``"megatron"``: the projections, in order, alternate column, row, column, row... A
   ``Linear -> activation -> Linear`` block then needs one all-reduce, after its second Linear:
   the activation works on the column-split features without any communication.
 
-A ``Repeat`` (params stacked on a leading axis) gets its block's specs with that axis whole.
-Parameters of other layers are replicated. ``overrides`` maps glob patterns over the parameter
-names of :func:`tinyjax.named_parameters` (``"0.weight"``, ``"*.bias"``, ``"2.*"``) to the
-``PartitionSpec`` to use instead.
+A ``Repeat``'s params have a leading ``"layers"`` axis, kept whole. Parameters with no ``"in"`` /
+``"out"`` axis, and parameters no layer describes (a user's pair), are replicated. ``overrides``
+maps glob patterns over the parameter names of :func:`tinyjax.named_parameters` (``"0.weight"``,
+``"*.bias"``, ``"2.*"``) to the ``PartitionSpec`` to use instead.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import jax
 from jax.sharding import PartitionSpec
 
 from tinyjax._errors import ConfigError
-from tinyjax.layer import Layer, Params
+from tinyjax.layer import Layer, ParamInfo, Params, is_param_info
 from tinyjax.params import path_name as param_name
 
 __all__ = ["STRATEGIES", "Strategy", "input_feature_axis", "param_specs"]
@@ -37,6 +38,7 @@ Strategy = Literal["data", "column", "row", "megatron"]
 STRATEGIES: tuple[str, ...] = ("data", "column", "row", "megatron")
 
 Role = Literal["replicated", "column", "row"]
+_SPLIT = {"column": "out", "row": "in"}  # the logical axis each role splits
 
 
 def param_specs(
@@ -56,7 +58,7 @@ def param_specs(
         (``"0.weight"``, ``"*.bias"``); the last matching pattern wins. A pattern that matches
         nothing raises :class:`~tinyjax.ConfigError` (a typo would otherwise go unnoticed).
       params: the params (or ``jax.ShapeDtypeStruct`` leaves) the specs are for; by default
-        ``layer.param_shapes()``, computed without allocating anything.
+        ``layer.param_shapes()``, computed without allocating anything. Their structure must be the layer's.
       model_axis: the mesh axis name tensor parallelism splits over.
 
     Returns:
@@ -66,38 +68,67 @@ def param_specs(
         raise ConfigError(f"unknown sharding strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if params is None:
         params = layer.param_shapes()
+    infos, treedef = _infos(layer, params)
     roles = _roles(strategy)
-    specs = _specs(layer, params, roles, model_axis)
-    return _apply_overrides(specs, params, overrides or {})
+    role_of: dict[str, Role] = {}
+    specs = []
+    for name, info in infos:
+        owner = name.rpartition(".")[0]
+        if owner not in role_of:
+            role_of[owner] = next(roles) if _is_projection(infos, owner) else "replicated"
+        specs.append(_spec(info, role_of[owner], model_axis))
+    return _apply_overrides(jax.tree_util.tree_unflatten(treedef, specs), params, overrides or {})
 
 
 def input_feature_axis(layer: Layer, specs: Params) -> Any:
-    """The mesh axis (or ``None``) the first Linear of ``layer`` splits its input features over.
+    """The mesh axis (or ``None``) the first projection of ``layer`` splits its input features over.
 
     A row-parallel first Linear wants its input split the same way on the last axis: each device
     then multiplies its slice of the features by its rows of the weight, and one all-reduce sums
     the partial products. ``specs`` is the result of :func:`param_specs`.
     """
-    found = _first_linear_weight_spec(layer, specs)
-    return found[0] if found else None
-
-
-def _first_linear_weight_spec(layer: Layer, specs: Params) -> PartitionSpec | None:
-    if layer.kind == "Linear" and isinstance(specs, Mapping) and isinstance(specs.get("weight"), PartitionSpec):
-        return specs["weight"]
-    if layer.kind == "Repeat" and len(layer.children) == 1:
-        block_specs = _map_specs(lambda spec: PartitionSpec(*tuple(spec)[1:]), specs)
-        return _first_linear_weight_spec(layer.children[0], block_specs)
-    if layer.children and isinstance(specs, (tuple, list)) and len(specs) == len(layer.children):
-        for child, child_specs in zip(layer.children, specs, strict=True):
-            found = _first_linear_weight_spec(child, child_specs)
-            if found is not None:
-                return found
+    infos, _ = _infos(layer, layer.param_shapes())
+    leaves = jax.tree_util.tree_leaves(specs, is_leaf=lambda s: isinstance(s, PartitionSpec))
+    by_name = dict(zip((name for name, _ in _in_order(layer)), leaves, strict=True))
+    for name, info in infos:
+        if info.axes is not None and "in" in info.axes and _is_projection(infos, name.rpartition(".")[0]):
+            spec = tuple(by_name[name])
+            position = info.axes.index("in")
+            return spec[position] if position < len(spec) else None
     return None
 
 
+def _infos(layer: Layer, params: Params) -> tuple[list[tuple[str, ParamInfo]], Any]:
+    """``[(name, ParamInfo)]`` in parameter order (layer order, weight before bias) and the params' treedef."""
+    info_tree = layer.param_info()
+    treedef = jax.tree_util.tree_structure(params)
+    if str(jax.tree_util.tree_structure(info_tree, is_leaf=is_param_info)) != str(treedef):
+        raise ConfigError(f"the params given do not have the structure of {layer.name}'s params")
+    return _in_order(layer), treedef
+
+
+def _in_order(layer: Layer) -> list[tuple[str, ParamInfo]]:
+    paths, _ = jax.tree_util.tree_flatten_with_path(layer.param_info(), is_leaf=is_param_info)
+    return [(param_name(path), info) for path, info in paths]
+
+
+def _is_projection(infos: list[tuple[str, ParamInfo]], owner: str) -> bool:
+    """Whether the layer at ``owner`` (a name prefix) has a param with both an ``"in"`` and an ``"out"`` axis."""
+    return any(
+        name.rpartition(".")[0] == owner and info.axes is not None and {"in", "out"} <= set(info.axes)
+        for name, info in infos
+    )
+
+
+def _spec(info: ParamInfo, role: Role, model_axis: str) -> PartitionSpec:
+    split = _SPLIT.get(role)
+    if info.axes is None or split not in info.axes:
+        return PartitionSpec()
+    return PartitionSpec(*(model_axis if axis == split else None for axis in info.axes))
+
+
 def _roles(strategy: str) -> Iterator[Role]:
-    """The role of each Linear, in the order the walk meets them."""
+    """The role of each projection, in the order the parameters come."""
     while True:
         if strategy == "data":
             yield "replicated"
@@ -106,55 +137,6 @@ def _roles(strategy: str) -> Iterator[Role]:
             yield "row"
         else:
             yield strategy  # type: ignore[misc]
-
-
-def _specs(layer: Layer, params: Params, roles: Iterator[Role], model_axis: str) -> Params:
-    if layer.kind == "Linear" and _is_linear_params(params, layer):
-        return _linear_specs(params, next(roles), model_axis)
-    if _is_stack(layer, params):
-        # n copies stacked on a leading axis: the block's specs, with that axis kept whole.
-        block_specs = _specs(layer.children[0], _unstacked(params), roles, model_axis)
-        return _map_specs(lambda spec: PartitionSpec(None, *spec), block_specs)
-    if layer.children and isinstance(params, (tuple, list)) and len(params) == len(layer.children):
-        return type(params)(_specs(c, p, roles, model_axis) for c, p in zip(layer.children, params, strict=True))
-    return jax.tree_util.tree_map(lambda _: PartitionSpec(), params)
-
-
-def _is_stack(layer: Layer, params: Params) -> bool:
-    """A Repeat: one child whose params are stacked ``n`` times on a new leading axis."""
-    n = layer.config.get("n")
-    leaves = jax.tree_util.tree_leaves(params)
-    return (
-        layer.kind == "Repeat"
-        and len(layer.children) == 1
-        and bool(leaves)
-        and all(len(getattr(leaf, "shape", ())) >= 1 and leaf.shape[0] == n for leaf in leaves)
-    )
-
-
-def _unstacked(params: Params) -> Params:
-    return jax.tree_util.tree_map(lambda leaf: jax.ShapeDtypeStruct(tuple(leaf.shape[1:]), leaf.dtype), params)
-
-
-def _map_specs(fn: Any, specs: Params) -> Params:
-    return jax.tree_util.tree_map(fn, specs, is_leaf=lambda s: isinstance(s, PartitionSpec))
-
-
-def _is_linear_params(params: Params, layer: Layer) -> bool:
-    if not isinstance(params, Mapping) or not set(params) <= {"weight", "bias"} or "weight" not in params:
-        return False
-    expected = (layer.config.get("in_features"), layer.config.get("out_features"))
-    return tuple(getattr(params["weight"], "shape", ())) == expected
-
-
-def _linear_specs(params: Mapping[str, Any], role: Role, model_axis: str) -> dict[str, PartitionSpec]:
-    if role == "column":
-        weight, bias = PartitionSpec(None, model_axis), PartitionSpec(model_axis)
-    elif role == "row":
-        weight, bias = PartitionSpec(model_axis, None), PartitionSpec()
-    else:
-        weight, bias = PartitionSpec(), PartitionSpec()
-    return {name: (weight if name == "weight" else bias) for name in params}
 
 
 def _apply_overrides(specs: Params, params: Params, overrides: Mapping[str, PartitionSpec]) -> Params:

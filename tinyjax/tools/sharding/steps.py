@@ -76,8 +76,10 @@ def sharded_apply(
 
     Params go in as :func:`~tinyjax.sharding.param_shardings` says; the batch ``x`` of shape
     ``(B, ..., in)`` and the output ``(B, ..., out)`` are split over ``batch_axis`` on ``B`` and whole
-    on the features (a column-split output is gathered). Arguments placed elsewhere are moved.
-    The compiled program is available as usual: ``sharded_apply(...).lower(params, x).compile()``.
+    on the features (a column-split output is gathered). Arguments placed elsewhere are moved, in one
+    process; across processes, ``x`` must already be a global array (``shard_batch``), and the output
+    is one too (each process holds its devices' rows; ``jax.experimental.multihost_utils.process_allgather``
+    gathers it). The compiled program is available as usual: ``sharded_apply(...).lower(params, x).compile()``.
     """
     shardings = param_shardings(layer, mesh, strategy, overrides=overrides, model_axis=model_axis)
     batch = batch_sharding(mesh, batch_axis)
@@ -99,7 +101,8 @@ def sharded_train_step(
     """:func:`sgd_step` jit-compiled for ``mesh``: ``step(params, x, y) -> (new_params, loss_value)``.
 
     The new params keep the sharding of the old ones (no device ever holds a whole tensor-parallel
-    weight), ``x`` and ``y`` are split over ``batch_axis``, and the loss comes back replicated.
+    weight), ``x`` and ``y`` are split over ``batch_axis``, and the loss comes back replicated (every
+    process can read it). Across processes, pass ``x`` and ``y`` as :func:`sharded_apply` says.
     """
     shardings = param_shardings(layer, mesh, strategy, overrides=overrides, model_axis=model_axis)
     batch = batch_sharding(mesh, batch_axis)
