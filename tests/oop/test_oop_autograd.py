@@ -24,6 +24,7 @@ LAYERS = {
     "ReLU": oop.ReLU,
     "Sigmoid": oop.Sigmoid,
     "Tanh": oop.Tanh,
+    "SiLU": oop.SiLU,
     "GELU": oop.GELU,
     "GELU tanh": lambda: oop.GELU(approximate=True),
     "Softmax": oop.Softmax,

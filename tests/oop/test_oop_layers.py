@@ -147,7 +147,7 @@ def test_empty_sequential_repr():
 
 
 MIRRORED = [tj.Linear(4, 3), tj.Linear(4, 3, bias=False), tj.ReLU(), tj.Sigmoid(), tj.Tanh(), tj.GELU()]
-MIRRORED += [tj.GELU(True), tj.Softmax(axis=0), tj.Dropout(0.25)]
+MIRRORED += [tj.SiLU(), tj.GELU(True), tj.Softmax(axis=0), tj.Dropout(0.25)]
 
 
 @pytest.mark.parametrize("layer", MIRRORED, ids=lambda layer: layer.name)

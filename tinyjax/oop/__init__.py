@@ -19,7 +19,7 @@ Autograd is a tape of ``jax.vjp`` nodes (:mod:`tinyjax.oop.autograd`): always on
 from tinyjax.oop._random import manual_seed
 from tinyjax.oop.bridge import from_functional
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
-from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, Softmax, Tanh
+from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.tensor import Tensor
@@ -50,6 +50,7 @@ __all__ = [
     "Optimizer",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
     "Tanh",

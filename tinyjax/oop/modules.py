@@ -21,7 +21,7 @@ from tinyjax.oop import autograd
 from tinyjax.oop._random import next_key
 from tinyjax.oop.tensor import Tensor, as_tensor
 
-__all__ = ["GELU", "Dropout", "Functional", "Linear", "Module", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+__all__ = ["GELU", "Dropout", "Functional", "Linear", "Module", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]
 
 
 def _parameter(array: jax.Array) -> Tensor:
@@ -176,6 +176,13 @@ class Sigmoid(_Activation):
 class Tanh(_Activation):
     def __init__(self) -> None:
         self.layer = tj.Tanh()
+
+
+class SiLU(_Activation):
+    """``x * sigmoid(x)`` (swish)."""
+
+    def __init__(self) -> None:
+        self.layer = tj.SiLU()
 
 
 class GELU(_Activation):
