@@ -5,8 +5,8 @@ Run: python examples/oop_vs_functional.py OUT_DIR [--quick]
 1. Builds the seed MLP (784-128-64-10) functionally, moves the weights into the OOP face and into
    a pure-NumPy TinyTorch-style model, and asserts all three give the same outputs.
 2. Measures, interleaving the candidates so that machine noise hits all alike (medians):
-   (a) forward latency by batch size: NumPy OOP, tinyjax.oop eager (one dispatch per layer),
-       functional Sequential (one compiled program);
+   (a) forward latency by batch size: NumPy OOP, tinyjax.oop eager (one dispatch per layer, under
+       ``no_grad``, as inference runs), functional Sequential (one compiled program);
    (b) an ensemble of 64 MLPs from 64 keys: jax.vmap over params vs a loop over 64 OOP objects
        (init and forward);
    (c) per-example gradients for a batch of 32: jax.vmap(jax.grad) vs a loop of 32 jitted
@@ -104,6 +104,13 @@ def oop_mlp(key: jax.Array) -> oop.Sequential:
         oop.ReLU(),
         oop.Linear(64, 10, key=keys[4]),
     )
+
+
+def infer(model: oop.Sequential, x: jax.Array) -> jax.Array:
+    """An OOP inference call: under ``no_grad`` (the parameters require grad, so a forward would
+    otherwise record one ``jax.vjp`` per layer for a backward pass that never comes)."""
+    with oop.no_grad():
+        return model(x).array
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -237,7 +244,7 @@ def main() -> None:
         times = measure(
             {
                 "numpy OOP": lambda xb=xb: numpy_model.forward(xb),
-                "tinyjax.oop eager": lambda xj=xj: objects(xj).array,
+                "tinyjax.oop eager": lambda xj=xj: infer(objects, xj),
                 "functional jit": lambda xj=xj: functional.apply(params, xj),
             },
             {1: 10, 32: 5, 256: 2}.get(batch, 1) * repeats if batch < 4096 else max(3, repeats // 3),
@@ -279,7 +286,7 @@ def main() -> None:
     for batch in (1, 32):
         xb = x32[:batch]
         times = measure(
-            {"loop": lambda xb=xb: [m(xb).array for m in members], "vmap": lambda xb=xb: ensemble_apply(stacked, xb)},
+            {"loop": lambda xb=xb: [infer(m, xb) for m in members], "vmap": lambda xb=xb: ensemble_apply(stacked, xb)},
             ens_repeats,
         )
         label = f"(b) ensemble of 64: forward, batch {batch}"

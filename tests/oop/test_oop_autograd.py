@@ -219,3 +219,16 @@ def test_grad_assignment_is_checked_and_detach_cuts_the_graph():
         p.grad = np.ones(3)
     d = (p * 2.0).detach()
     assert not d.requires_grad and d.node is None
+
+
+def test_no_grad_records_nothing_and_ends_with_its_block():
+    model = oop.Sequential(oop.Linear(6, 3), oop.ReLU())
+    with oop.no_grad():
+        out = model(X)
+        loss = (out * 2.0).sum()
+    assert not out.requires_grad and out.node is None and not loss.requires_grad
+    loss.backward()  # nothing to do
+    assert all(p.grad is None for p in model.parameters())
+    np.testing.assert_array_equal(out.numpy(), model(X).numpy())  # the same values as with the tape
+    model(X).sum().backward()  # recording is back after the block
+    assert all(p.grad is not None for p in model.parameters())

@@ -13,10 +13,12 @@ Every module keeps its parameters as Tensors over the arrays of a functional par
 calls the functional layer's compiled ``apply``; ``model.to_functional()`` and
 :func:`from_functional` move weights between the two designs without copying them.
 Autograd is a tape of ``jax.vjp`` nodes (:mod:`tinyjax.oop.autograd`): always on, so
-:func:`enable_autograd` (TinyTorch's switch) does nothing.
+:func:`enable_autograd` (TinyTorch's switch) does nothing; ``with no_grad():`` turns recording off
+for inference, as in PyTorch.
 """
 
 from tinyjax.oop._random import manual_seed
+from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.bridge import from_functional
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, SiLU, Softmax, Tanh
@@ -61,4 +63,5 @@ __all__ = [
     "from_functional",
     "log_softmax",
     "manual_seed",
+    "no_grad",
 ]

@@ -9,14 +9,17 @@ A layer's ``forward`` passes its functional ``apply`` as ``fn``, so one layer ca
 ``backward(root, seed)`` walks the recorded graph from ``root`` in reverse topological order,
 calls each node's VJP once with the sum of the cotangents that reached it, and adds the result to
 ``.grad`` of every Tensor that requires grad (gradients of a Tensor used twice add up).
-No derivative is written by hand: every one comes from ``jax.vjp``.
+No derivative is written by hand: every one comes from ``jax.vjp``. Inside ``with no_grad():``
+nothing is recorded (inference: no residuals kept, no VJP computed), as in PyTorch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -24,7 +27,24 @@ import jax
 if TYPE_CHECKING:
     from tinyjax.oop.tensor import Tensor
 
-__all__ = ["Node", "apply", "backward"]
+__all__ = ["Node", "apply", "backward", "no_grad"]
+
+
+class _Mode(threading.local):
+    recording = True
+
+
+_mode = _Mode()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside (inference): results do not require grad, ``backward()`` cannot reach them."""
+    previous, _mode.recording = _mode.recording, False
+    try:
+        yield
+    finally:
+        _mode.recording = previous
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -74,7 +94,7 @@ def apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] 
 
     leaves, treedef = jax.tree_util.tree_flatten((args, kwargs or {}))
     values = [leaf.array if isinstance(leaf, Tensor) else leaf for leaf in leaves]
-    mask = tuple(isinstance(leaf, Tensor) and leaf.requires_grad for leaf in leaves)
+    mask = tuple(isinstance(leaf, Tensor) and leaf.requires_grad and _mode.recording for leaf in leaves)
     frozen = tuple(sorted(static.items()))
     if not any(mask):
         return Tensor.wrap(_call(fn, treedef, frozen, values))
@@ -89,7 +109,7 @@ def apply_eager(fn: Callable[[jax.Array], jax.Array], tensor: Tensor) -> Tensor:
     """``fn(tensor)`` with an uncompiled ``jax.vjp``: for closures (an index) that cannot key a cache."""
     from tinyjax.oop.tensor import Tensor
 
-    if not tensor.requires_grad:
+    if not (tensor.requires_grad and _mode.recording):
         return Tensor.wrap(fn(tensor.array))
     out, vjp = jax.vjp(fn, tensor.array)
     return Tensor.wrap(out, Node((tensor,), vjp))

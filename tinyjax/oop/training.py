@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.optim import Optimizer
 from tinyjax.oop.tensor import Tensor
 from tinyjax.tools.serialization import load, read_metadata, save
@@ -122,13 +123,16 @@ class Trainer:
         return mean
 
     def evaluate(self, dataloader: Iterable[tuple[Any, Any]]) -> tuple[float, float]:
-        """Mean loss per batch and accuracy (argmax against class indices or one-hot rows) in eval mode."""
+        """Mean loss per batch and accuracy (argmax against class indices or one-hot rows) in eval mode.
+
+        Runs under :func:`~tinyjax.oop.no_grad`: nothing is recorded for a backward pass."""
         _set_training(self.model, False)
         self.training_mode = False
         total, correct, count, batches = 0.0, 0, 0, 0
         for inputs, targets in dataloader:
-            outputs = self.model.forward(inputs)
-            total += float(self.loss_fn.forward(outputs, targets).item())
+            with no_grad():
+                outputs = self.model.forward(inputs)
+                total += float(self.loss_fn.forward(outputs, targets).item())
             batches += 1
             if outputs.ndim > 1:
                 predicted = np.argmax(outputs.data, axis=-1)
