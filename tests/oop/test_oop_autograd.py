@@ -106,8 +106,17 @@ def test_binary_cross_entropy_of_probabilities_is_tinytorchs_formula_and_its_gra
     loss.backward()
     expected = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))  # TinyTorch's definition
     np.testing.assert_allclose(loss.item(), expected, rtol=1e-6)
+
+    # the functional model: tinyjax.losses on the logits of the clipped probabilities, to 1e-6
+    def functional(q):
+        q = jnp.clip(q, 1e-7, 1 - 1e-7)
+        return tj.losses.binary_cross_entropy(jnp.log(q) - jnp.log1p(-q), t)
+
+    np.testing.assert_allclose(predictions.grad, jax.grad(functional)(jnp.asarray(p)), **TOL)
+    # and TinyTorch's formula's gradient, (p - t) / (p (1 - p) n), computed another way: 1 / (1 - 0.999)
+    # amplifies float32 rounding, hence 1e-4
     want = jax.grad(lambda q: -jnp.mean(t * jnp.log(q) + (1 - t) * jnp.log1p(-q)))(jnp.asarray(p))
-    np.testing.assert_allclose(predictions.grad, want, rtol=1e-4)  # (p - t) / (p (1 - p) n): 1/(1-0.999) amplifies
+    np.testing.assert_allclose(predictions.grad, want, rtol=1e-4)
     # clipped to [1e-7, 1 - 1e-7]: a certain wrong answer costs about -log(1e-7), not infinity
     certain = oop.BinaryCrossEntropyLoss()(oop.Tensor([0.0]), oop.Tensor([1.0]))
     np.testing.assert_allclose(certain.item(), -np.log(1e-7), rtol=1e-3)
