@@ -168,9 +168,19 @@ def test_03_sequential_of_layers_and_a_users_own_layer():
         def forward(self, x):
             return x * 0.5
 
-    model = Sequential([Linear(4, 3), ReLU(), Scale(), Linear(3, 2)])
+    class Wrapper(Layer):  # a user's layer holding a module in an attribute named `layer`
+        def __init__(self):
+            self.layer = Linear(3, 3)
+
+        def forward(self, x):
+            return self.layer(x)
+
+        def parameters(self):
+            return self.layer.parameters()
+
+    model = Sequential([Linear(4, 3), ReLU(), Scale(), Wrapper(), Linear(3, 2)])
     out = model.forward(Tensor(np.random.randn(5, 4)))
-    assert out.shape == (5, 2) and len(model.parameters()) == 4
+    assert out.shape == (5, 2) and len(model.parameters()) == 6
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
 

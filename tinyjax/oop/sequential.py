@@ -33,7 +33,7 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 raise ConfigError(f"Sequential takes tinyjax.oop modules, got {type(layer).__name__}: {layer!r}")
         self.layers: list[Module] = list(layers)
-        if all(hasattr(layer, "layer") for layer in self.layers):
+        if all(isinstance(getattr(layer, "layer", None), Layer) for layer in self.layers):
             _ = self.layer  # the functional Sequential checks that the sizes fit (jax.eval_shape, no FLOPs)
 
     @classmethod
