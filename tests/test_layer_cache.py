@@ -6,6 +6,7 @@ import pytest
 
 import tinyjax as tj
 from tinyjax import oop
+from tinyjax.oop import autograd
 
 
 def test_equal_arguments_give_the_same_layer():
@@ -37,6 +38,13 @@ def test_unhashable_arguments_still_build():
 def test_many_oop_objects_share_one_compiled_apply():
     members = [oop.Sequential(oop.Linear(7, 5), oop.ReLU(), oop.Linear(5, 3)) for _ in range(4)]
     x = jnp.ones((2, 7))
-    for member in members:
-        member(x)
+    with oop.no_grad():  # inference calls each layer's own compiled apply
+        for member in members:
+            member(x)
     assert tj.Linear(7, 5).apply.jitted._cache_size() == 1  # one trace and compile for all four objects
+    # recording for backward (the parameters require grad): one jax.vjp program per layer, shared too
+    members[0](x)
+    compiled = autograd._forward._cache_size()
+    for member in members[1:]:
+        member(x)
+    assert autograd._forward._cache_size() == compiled

@@ -1,32 +1,67 @@
-"""TinyTorch's API (``Linear(784, 128).forward(x)``, ``model.parameters()``) on tinyjax's functional core.
+"""TinyTorch's API (modules 01-07) on tinyjax's functional core: change the imports and it runs.
 
-Change the imports of TinyTorch module-03 code and it runs here::
+::
 
-    from tinyjax.oop import Linear, ReLU, Sequential, Tensor
+    from tinyjax.oop import Tensor, Linear, ReLU, Sequential, CrossEntropyLoss, SGD
+
+    model = Sequential([Linear(784, 128), ReLU(), Linear(128, 10)])
+    loss = CrossEntropyLoss()(model(x), labels)
+    loss.backward()                       # fills .grad of every parameter (jax.vjp underneath)
+    SGD(model.parameters(), lr=0.1).step()
 
 Every module keeps its parameters as Tensors over the arrays of a functional params pytree and
 calls the functional layer's compiled ``apply``; ``model.to_functional()`` and
 :func:`from_functional` move weights between the two designs without copying them.
+Autograd is a tape of ``jax.vjp`` nodes (:mod:`tinyjax.oop.autograd`): always on, so
+:func:`enable_autograd` (TinyTorch's switch) does nothing; ``with no_grad():`` turns recording off
+for inference, as in PyTorch.
 """
 
 from tinyjax.oop._random import manual_seed
+from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.bridge import from_functional
-from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, Softmax, Tanh
+from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
+from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.tensor import Tensor
+from tinyjax.oop.training import CosineSchedule, Trainer, clip_grad_norm
+
+Layer = Module  # TinyTorch's name for the base class
+
+
+def enable_autograd(quiet: bool = True) -> None:
+    """TinyTorch's switch that patches Tensor for gradients; here gradients are always recorded."""
+    del quiet
+
 
 __all__ = [
     "GELU",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "BinaryCrossEntropyLoss",
+    "CosineSchedule",
+    "CrossEntropyLoss",
     "Dropout",
     "Functional",
+    "Layer",
     "Linear",
+    "MSELoss",
     "Module",
+    "Optimizer",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
     "Tanh",
     "Tensor",
+    "Trainer",
+    "clip_grad_norm",
+    "enable_autograd",
     "from_functional",
+    "log_softmax",
     "manual_seed",
+    "no_grad",
 ]

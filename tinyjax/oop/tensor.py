@@ -1,11 +1,15 @@
-"""``Tensor``: TinyTorch's tensor as a thin wrapper of a jax array.
+"""``Tensor``: TinyTorch's tensor (modules 01 and 05) over a jax array, with autograd on ``jax.vjp``.
 
-Arithmetic runs eagerly, one jax operation per call, as in TinyTorch. Operands may be Tensors,
-NumPy or jax arrays, or Python scalars, on either side, with NumPy broadcasting.
+``Tensor(data, requires_grad=False)`` stores float32 whatever it is given, as TinyTorch does
+(``np.array(data, dtype=np.float32)``). Operations run eagerly and return new Tensors; operands may
+be Tensors, NumPy or jax arrays, lists or Python scalars, on either side, with NumPy broadcasting.
+When an operand requires grad, the result records one :class:`~tinyjax.oop.autograd.Node` and
+``loss.backward()`` fills ``.grad`` (see :mod:`tinyjax.oop.autograd`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,67 +17,189 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Tensor", "as_array"]
+from tinyjax._errors import ConfigError, DTypeError, ShapeError
+from tinyjax.oop import autograd
+from tinyjax.oop.autograd import Node
+
+__all__ = ["Tensor", "as_tensor"]
+
+Axis = int | tuple[int, ...] | None
 
 
-def as_array(value: Any) -> jax.Array:
-    """The jax array behind a Tensor, NumPy array, jax array, list or scalar (no copy for jax arrays)."""
+def _copy_to_jax(value: Any, dtype: Any) -> jax.Array:
+    """``value`` as a jax array of ``dtype``: a NumPy array is always copied (``jnp.asarray`` may alias
+    an aligned NumPy buffer on CPU, and the caller may change that buffer later); a jax array is
+    immutable, so it is only converted when its dtype differs."""
     if isinstance(value, Tensor):
-        return value.data
+        value = value.array
     if isinstance(value, jax.Array):
-        return value
-    array = np.asarray(value)
-    if array.dtype == np.float64:  # TinyTorch feeds np.random.randn (float64); JAX computes in float32
-        array = array.astype(np.float32)
-    return jnp.asarray(array)
+        return value if value.dtype == dtype else value.astype(dtype)
+    return jnp.array(value, dtype=dtype)
+
+
+def _float32(data: Any) -> jax.Array:
+    """``data`` as a float32 jax array (a copy unless it already is one): numbers only, never complex."""
+    if isinstance(data, Tensor):
+        data = data.array
+    dtype = getattr(data, "dtype", None)
+    if not isinstance(data, jax.Array):
+        if data is None or isinstance(data, (str, bytes)):
+            dtype = None
+        else:
+            data = np.asarray(data)
+            dtype = data.dtype
+    if dtype is None or np.dtype(dtype).kind not in "biuf":
+        shown = f"{type(data).__name__} {data!r}" if dtype is None else f"an array of {dtype}"
+        raise DTypeError(
+            "Tensor",
+            f"expected real numbers (a Tensor, NumPy or jax array, nested list or scalar), got {shown}"[:300],
+        )
+    return _copy_to_jax(data, jnp.float32)
+
+
+def as_tensor(value: Any) -> Tensor:
+    """``value`` itself if it is a Tensor, else ``Tensor(value)`` (float32, no gradient)."""
+    return value if isinstance(value, Tensor) else Tensor(value)
 
 
 def _operand(value: Any) -> Any:
-    """An arithmetic operand: Python scalars stay Python scalars, so that, as in NumPy and PyTorch,
-    ``Tensor(bf16) * 1.5`` stays bfloat16 (JAX treats them as weakly typed); anything else as an array."""
-    if type(value) in (bool, int, float, complex):
+    """An arithmetic operand: a Tensor stays a Tensor (it may require grad); a Python scalar stays a
+    Python scalar, so that, as in NumPy and PyTorch, a bfloat16 Tensor times 1.5 stays bfloat16; a
+    jax array keeps its dtype; anything else becomes float32."""
+    if isinstance(value, Tensor) or type(value) in (bool, int, float) or isinstance(value, jax.Array):
         return value
-    return as_array(value)
+    return _float32(value)
+
+
+def _matmul(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.matmul(a, b)
+
+
+def _reshape(x: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    return jnp.reshape(x, shape)
+
+
+def _swapaxes(x: jax.Array, dim0: int, dim1: int) -> jax.Array:
+    return jnp.swapaxes(x, dim0, dim1)
+
+
+def _sum(x: jax.Array, axis: Axis, keepdims: bool) -> jax.Array:
+    return jnp.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _mean(x: jax.Array, axis: Axis, keepdims: bool) -> jax.Array:
+    return jnp.mean(x, axis=axis, keepdims=keepdims)
+
+
+def _max(x: jax.Array, axis: Axis, keepdims: bool) -> jax.Array:
+    return jnp.max(x, axis=axis, keepdims=keepdims)
+
+
+def _axis(axis: Any) -> Axis:
+    return tuple(axis) if isinstance(axis, list) else axis
 
 
 class Tensor:
-    """An n-dimensional array: ``Tensor(np.random.randn(32, 784))``.
+    """An n-dimensional float32 array that can record gradients: ``Tensor(np.random.randn(32, 784))``.
+
+    Args:
+      data: numbers: a nested list, a scalar, a NumPy or jax array, a Tensor. Stored as float32
+        (a copy); ``None``, strings and complex numbers raise :class:`~tinyjax.DTypeError`.
+      requires_grad: record the operations that use this Tensor, so that ``backward()`` fills
+        its ``.grad``.
 
     Attributes:
-      data: the jax array (shape ``shape``, dtype ``dtype``); assigning to it replaces the values,
-        which is how TinyTorch-style code updates parameters (``w.data = w.data - lr * g``).
+      data: the values as a NumPy array of shape ``shape``. On CPU it is a read-only view of the jax
+        buffer (``np.asarray(jax_array)``: no copy, about 1-3 us); on an accelerator reading it copies
+        the values to the host. Assign to it to replace the values (``w.data = w.data - lr * g``).
+      array: the jax array itself (no copy).
+      requires_grad, grad: whether gradients are recorded; the accumulated gradient, a Tensor of
+        ``shape`` (as in PyTorch; NumPy reads it as an array) or ``None`` before the first
+        ``backward()``. ``backward()`` adds to the same ``grad`` Tensor; assigning an array to
+        ``grad`` stores a float32 copy of it.
     """
 
-    __slots__ = ("data",)
+    __slots__ = ("_grad", "array", "node", "requires_grad")
     __array_priority__ = 100  # NumPy defers to Tensor's reflected operators
 
-    def __init__(self, data: Any):
-        self.data: jax.Array = as_array(data)
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        self.array: jax.Array = _float32(data)
+        self.requires_grad = bool(requires_grad)
+        self._grad: Tensor | None = None
+        self.node: Node | None = None
+
+    @classmethod
+    def wrap(cls, array: jax.Array, node: Node | None = None, requires_grad: bool | None = None) -> Tensor:
+        """A Tensor over ``array`` as it is (its dtype kept, no copy): how operations and modules build them."""
+        tensor = cls.__new__(cls)
+        tensor.array = array
+        tensor.node = node
+        tensor.requires_grad = node is not None if requires_grad is None else requires_grad
+        tensor._grad = None
+        return tensor
 
     # --- what it is -------------------------------------------------------------------------
     @property
+    def data(self) -> np.ndarray[Any, Any]:
+        return np.asarray(self.array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.array = _copy_to_jax(value, self.array.dtype)
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = None
+            return
+        grad = _copy_to_jax(value, self.array.dtype)
+        if grad.shape != self.array.shape:
+            raise ShapeError("Tensor.grad", self.shape, tuple(grad.shape), what="a gradient")
+        self._grad = Tensor.wrap(grad)
+
+    @property
+    def grad_array(self) -> jax.Array | None:
+        """The accumulated gradient as a jax array (no copy), or ``None``."""
+        return None if self._grad is None else self._grad.array
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
+        return tuple(self.array.shape)
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return np.dtype(self.data.dtype)
+        return np.dtype(self.array.dtype)
 
     @property
     def size(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     @property
     def ndim(self) -> int:
-        return int(self.data.ndim)
+        return int(self.array.ndim)
 
     def numpy(self) -> np.ndarray[Any, Any]:
-        """The values as a NumPy array."""
-        return np.asarray(self.data)
+        """The values as a NumPy array (the same view as ``data``)."""
+        return self.data
+
+    def copy(self) -> Tensor:
+        """A Tensor with the same values and no graph (jax arrays are immutable: nothing is copied)."""
+        return Tensor.wrap(self.array)
+
+    def item(self) -> float:
+        """The value of a one-element Tensor as a Python float."""
+        return float(self.array.reshape(()))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, Any]:
-        array = np.asarray(self.data)
+        array = np.asarray(self.array)
         return array if dtype is None else array.astype(dtype)
+
+    def __float__(self) -> float:
+        return self.item()
 
     def __len__(self) -> int:
         if not self.shape:
@@ -82,79 +208,164 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", threshold=20, edgeitems=2, precision=4, prefix="Tensor(")
-        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype})"
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{grad})"
+
+    # --- gradients -------------------------------------------------------------------------------
+    def backward(self, gradient: Any = None) -> None:
+        """Fill ``.grad`` of every Tensor this one was computed from that requires grad (adding up).
+
+        ``gradient``: the gradient of this Tensor (its shape); may be omitted for a one-element
+        Tensor (a loss), where it is 1. The graph is kept, so calling ``backward()`` again adds
+        the same gradients once more (TinyTorch's and PyTorch's accumulation; ``zero_grad()``
+        clears them). On a Tensor that does not require grad it does nothing, as in TinyTorch.
+        """
+        if not self.requires_grad:
+            return
+        if gradient is None:
+            if self.size != 1:
+                raise ShapeError(
+                    "Tensor.backward",
+                    "a one-element Tensor (a loss)",
+                    self.shape,
+                    what="the output",
+                    hint="For any other output, pass its gradient: backward(gradient) with gradient of its shape",
+                )
+            seed = jnp.ones_like(self.array)
+        else:
+            seed = _copy_to_jax(gradient, self.array.dtype)
+            if seed.shape != self.array.shape:
+                raise ShapeError("Tensor.backward", self.shape, tuple(seed.shape), what="gradient")
+        autograd.backward(self, seed)
+
+    def accumulate_grad(self, grad: jax.Array) -> None:
+        """``.grad += grad`` (``.grad = grad`` the first time); ignored unless ``requires_grad``."""
+        if not self.requires_grad:
+            return
+        if self._grad is None:
+            self._grad = Tensor.wrap(grad)
+        else:
+            self._grad.array = self._grad.array + grad
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad`` becomes ``None``)."""
+        self._grad = None
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (``requires_grad=False``)."""
+        return self.copy()
 
     # --- arithmetic ----------------------------------------------------------------------------
+    def _binary(self, fn: Any, other: Any, reflected: bool = False) -> Tensor:
+        operand = _operand(other)
+        return autograd.apply(fn, (operand, self) if reflected else (self, operand))
+
+    def __add__(self, other: Any) -> Tensor:
+        return self._binary(jnp.add, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return self._binary(jnp.add, other, reflected=True)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return self._binary(jnp.subtract, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return self._binary(jnp.subtract, other, reflected=True)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return self._binary(jnp.multiply, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return self._binary(jnp.multiply, other, reflected=True)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return self._binary(jnp.divide, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return self._binary(jnp.divide, other, reflected=True)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return self._binary(jnp.power, exponent)
+
+    def __neg__(self) -> Tensor:
+        return autograd.apply(jnp.negative, (self,))
+
     def matmul(self, other: Any) -> Tensor:
-        """Matrix product ``self @ other``; inner sizes must agree (ValueError naming both shapes)."""
-        right = as_array(other)
-        if self.ndim == 0 or right.ndim == 0:
-            raise ValueError(f"matmul needs at least 1-D operands, got shapes {self.shape} and {tuple(right.shape)}")
-        inner_right = right.shape[0] if right.ndim == 1 else right.shape[-2]
-        if self.shape[-1] != inner_right:
-            raise ValueError(
-                f"matmul: inner sizes differ: {self.shape} @ {tuple(right.shape)} ({self.shape[-1]} != {inner_right})"
+        """Matrix product ``self @ other`` (NumPy's ``matmul`` rules; a 0-d operand multiplies).
+
+        Raises :class:`~tinyjax.ShapeError` naming both shapes when the inner sizes differ.
+        """
+        right = _operand(other)
+        right_shape = tuple(np.shape(right.array if isinstance(right, Tensor) else right))
+        if self.ndim == 0 or not right_shape:
+            return self * right
+        inner = right_shape[0] if len(right_shape) == 1 else right_shape[-2]
+        if self.shape[-1] != inner:
+            expected = (inner,) if len(right_shape) == 1 else (self.shape[-1], ...)
+            raise ShapeError(
+                f"Tensor.matmul {self.shape} @ {right_shape}",
+                expected,
+                right_shape,
+                what="right operand",
+                hint=f"Inner dimensions must match: {self.shape[-1]} ≠ {inner}",
             )
-        return Tensor(jnp.matmul(self.data, right))
+        return autograd.apply(_matmul, (self, right))
 
     def __matmul__(self, other: Any) -> Tensor:
         return self.matmul(other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return Tensor(other).matmul(self)
+        return as_tensor(_operand(other)).matmul(self)
 
-    def __add__(self, other: Any) -> Tensor:
-        return Tensor(self.data + _operand(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return Tensor(_operand(other) + self.data)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return Tensor(self.data - _operand(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return Tensor(_operand(other) - self.data)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return Tensor(self.data * _operand(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return Tensor(_operand(other) * self.data)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return Tensor(self.data / _operand(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Tensor(_operand(other) / self.data)
-
-    def __neg__(self) -> Tensor:
-        return Tensor(-self.data)
-
-    # --- shape and reductions --------------------------------------------------------------------
+    # --- shape ---------------------------------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        """``reshape(2, 3)`` or ``reshape((2, 3))``; one size may be -1."""
-        target = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-        return Tensor(jnp.reshape(self.data, tuple(target)))
+        """``reshape(2, 3)`` or ``reshape((2, 3))``; one size may be -1. The sizes must hold every element."""
+        target = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        sizes = tuple(int(s) for s in target)  # type: ignore[arg-type]
+        if sizes.count(-1) > 1:
+            raise ConfigError(f"Tensor.reshape: at most one size may be -1, got {sizes}")
+        known = math.prod(s for s in sizes if s != -1)
+        fits = self.size % known == 0 if -1 in sizes and known else known == self.size
+        if not fits:
+            raise ShapeError(
+                "Tensor.reshape",
+                sizes,
+                self.shape,
+                what=f"a Tensor of {self.size} elements for shape",
+                hint=f"Total elements must match: {self.size} ≠ {known}",
+            )
+        return autograd.apply(_reshape, (self,), shape=sizes)
+
+    def flatten(self) -> Tensor:
+        """The values as a 1-D Tensor (``reshape(-1)``)."""
+        return self.reshape(-1)
 
     def transpose(self, dim0: int | None = None, dim1: int | None = None) -> Tensor:
-        """Swap two axes: the last two by default (TinyTorch's convention)."""
-        if self.ndim < 2 and dim0 is None:
-            return Tensor(self.data)
-        first = -2 if dim0 is None else dim0
-        second = -1 if dim1 is None else dim1
-        return Tensor(jnp.swapaxes(self.data, first, second))
+        """Swap two axes: the last two by default (TinyTorch's convention); a 0-d or 1-d Tensor is unchanged."""
+        if dim0 is None and dim1 is None:
+            if self.ndim < 2:
+                return autograd.apply(_reshape, (self,), shape=self.shape)
+            dim0, dim1 = -2, -1
+        if dim0 is None or dim1 is None:
+            raise ConfigError(f"Tensor.transpose: give both dim0 and dim1 or neither, got {dim0} and {dim1}")
+        return autograd.apply(_swapaxes, (self,), dim0=dim0, dim1=dim1)
 
     @property
     def T(self) -> Tensor:
         return self.transpose()
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor(jnp.sum(self.data, axis=axis, keepdims=keepdims))
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor(jnp.mean(self.data, axis=axis, keepdims=keepdims))
-
     def __getitem__(self, index: Any) -> Tensor:
         if isinstance(index, Tensor):
-            index = index.data
-        return Tensor(self.data[index])
+            index = index.array.astype(jnp.int32)
+        return autograd.apply_eager(lambda x: x[index], self)
+
+    # --- reductions ----------------------------------------------------------------------------
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return autograd.apply(_sum, (self,), axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return autograd.apply(_mean, (self,), axis=_axis(axis), keepdims=keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The largest value along ``axis`` (every axis by default); its gradient goes to the maxima."""
+        return autograd.apply(_max, (self,), axis=_axis(axis), keepdims=keepdims)

@@ -17,9 +17,10 @@ def _seed_mlp():
 def test_parameters_are_the_functional_arrays():
     layer = oop.Linear(6, 3)
     assert layer.parameters()[0] is layer.weight and layer.parameters()[1] is layer.bias
-    assert layer.params["weight"] is layer.weight.data and layer.params["bias"] is layer.bias.data
+    assert layer.params["weight"] is layer.weight.array and layer.params["bias"] is layer.bias.array
+    assert layer.weight.requires_grad and layer.bias.requires_grad  # TinyTorch marks both
     _, params = layer.to_functional()
-    assert params["weight"] is layer.weight.data
+    assert params["weight"] is layer.weight.array
     no_bias = oop.Linear(6, 3, bias=False)
     assert no_bias.bias is None and no_bias.parameters() == [no_bias.weight]
 
@@ -66,7 +67,7 @@ def test_from_functional_wraps_user_pairs_and_rejects_wrong_params():
     params = functional.init(jax.random.key(0))
     model = oop.from_functional(functional, params)
     assert isinstance(model[1], oop.Functional)
-    assert model[1].parameters()[0].data is params[1]["scale"]
+    assert model[1].parameters()[0].array is params[1]["scale"]
     np.testing.assert_array_equal(model(jnp.ones((1, 2))).numpy(), functional.apply(params, jnp.ones((1, 2))))
     with pytest.raises(tj.ParamsError, match=r"Linear\(3 -> 2\).*\(3, 2\).*\(2, 2\)"):
         oop.from_functional(tj.Linear(3, 2), params[0])
@@ -89,7 +90,7 @@ def test_sequential_container_protocol():
     head = model[:2]
     assert isinstance(head, oop.Sequential) and len(head) == 2
     assert head(np.ones((1, 784))).shape == (1, 128)
-    with pytest.raises(TypeError, match=r"tinyjax\.oop modules"):
+    with pytest.raises(tj.ConfigError, match=r"tinyjax\.oop modules"):
         oop.Sequential([oop.Linear(2, 2), "relu"])
 
 
@@ -143,3 +144,72 @@ def test_from_functional_rejects_a_missing_or_extra_bias():
 
 def test_empty_sequential_repr():
     assert repr(oop.Sequential()) == "Sequential()" and len(oop.Sequential([])) == 0
+
+
+MIRRORED = [tj.Linear(4, 3), tj.Linear(4, 3, bias=False), tj.ReLU(), tj.Sigmoid(), tj.Tanh(), tj.GELU()]
+MIRRORED += [tj.SiLU(), tj.GELU(True), tj.Softmax(axis=0), tj.Dropout(0.25)]
+
+
+@pytest.mark.parametrize("layer", MIRRORED, ids=lambda layer: layer.name)
+def test_each_class_from_functional_holds_exactly_the_arrays_and_the_options(layer):
+    params = layer.init(jax.random.key(0))
+    cls = getattr(oop, layer.kind)  # the class named like the functional layer
+    module = cls.from_functional(layer, params)
+    assert type(module) is cls
+    back_layer, back_params = module.to_functional()
+    assert back_layer is layer  # the same options: GELU's approximate, Softmax's axis, Dropout's rate, Linear's bias
+    for got, want in zip(jax.tree_util.tree_leaves(back_params), jax.tree_util.tree_leaves(params), strict=True):
+        assert got is want
+    assert all(t.requires_grad for t in module.parameters())
+
+
+def test_sequential_from_functional_goes_through_each_child():
+    functional = tj.Sequential(tj.Linear(5, 4), tj.GELU(True), tj.Sequential(tj.Linear(4, 3), tj.Softmax()))
+    params = functional.init(jax.random.key(1))
+    model = oop.Sequential.from_functional(functional, params)
+    assert [type(m).__name__ for m in model] == ["Linear", "GELU", "Sequential"]
+    assert model[2][0].weight.array is params[2][0]["weight"]
+    assert model.to_functional()[0] is functional
+
+
+def test_sequential_checks_sizes_when_built_and_names_the_position():
+    with pytest.raises(tj.ShapeError, match=r"Sequential\[2\] Linear\(64 -> 10\).*\(\.\.\., 64\).*\(128,\)"):
+        oop.Sequential(oop.Linear(784, 128), oop.ReLU(), oop.Linear(64, 10))
+    with pytest.raises(tj.ShapeError, match=r"Sequential\[1\]\[0\] Linear\(5 -> 2\)"):
+        oop.Sequential(oop.Linear(3, 4), oop.Sequential(oop.Linear(5, 2)))
+
+
+def test_sequential_forward_takes_training_for_its_dropouts():
+    model = oop.Sequential(oop.Linear(8, 8), oop.Dropout(0.5), oop.Sequential(oop.Dropout(0.5)))
+    x = np.ones((4, 8), np.float32)
+    reference = model[0](x).numpy()
+    np.testing.assert_array_equal(model.forward(x, training=False).numpy(), reference)
+    assert model.training  # the flag is for this call only
+    model.eval()
+    assert not np.array_equal(model.forward(x, training=True).numpy(), reference)
+    np.testing.assert_array_equal(model(x).numpy(), reference)
+
+
+@pytest.mark.parametrize("bad", [None, "abc"])
+def test_forward_of_none_or_a_string_raises_the_librarys_error(bad):
+    for module in (oop.Linear(3, 2), oop.ReLU(), oop.Sequential(oop.Linear(3, 2))):
+        with pytest.raises(tj.DTypeError, match=r"Tensor: expected real numbers.*got (NoneType None|str 'abc')"):
+            module.forward(bad)
+
+
+def test_integer_input_is_made_float32_as_tinytorch_does():
+    # no dtype advice is needed in the OOP face: every input becomes a float32 Tensor
+    out = oop.Linear(3, 2)(np.arange(6).reshape(2, 3))
+    assert out.dtype == np.float32 and out.shape == (2, 2)
+
+
+def test_base_module_forward_raises_not_implemented():
+    with pytest.raises(NotImplementedError, match="Module must define forward"):
+        oop.Module()(np.ones(2))
+
+
+def test_softmax_forward_takes_dim():
+    x = np.arange(6.0).reshape(2, 3)
+    softmax = oop.Softmax()
+    np.testing.assert_allclose(softmax.forward(x, dim=0).numpy().sum(axis=0), [1.0, 1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(softmax(x).numpy().sum(axis=1), [1.0, 1.0], rtol=1e-6)

@@ -1,0 +1,149 @@
+"""The OOP face's tape: every operation on a Tensor that requires grad records one ``jax.vjp``.
+
+``apply(fn, args)`` runs ``fn(*args)`` where ``args`` is a pytree whose leaves may be Tensors.
+When no Tensor in it requires grad, ``fn`` simply runs. Otherwise one jit-compiled program runs
+``jax.vjp`` of ``fn`` with respect to the Tensors that require grad, and the result Tensor keeps a
+:class:`Node`: those Tensors and the VJP (a pytree holding the residuals the backward pass needs).
+A layer's ``forward`` passes its functional ``apply`` as ``fn``, so one layer call is one node.
+
+``backward(root, seed)`` walks the recorded graph from ``root`` in reverse topological order,
+calls each node's VJP once with the sum of the cotangents that reached it, and adds the result to
+``.grad`` of every Tensor that requires grad (gradients of a Tensor used twice add up).
+No derivative is written by hand: every one comes from ``jax.vjp``. Inside ``with no_grad():``
+nothing is recorded (inference: no residuals kept, no VJP computed), as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import jax
+
+if TYPE_CHECKING:
+    from tinyjax.oop.tensor import Tensor
+
+__all__ = ["Node", "apply", "backward", "no_grad"]
+
+
+class _Mode(threading.local):
+    recording = True
+
+
+_mode = _Mode()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside (inference): results do not require grad, ``backward()`` cannot reach them."""
+    previous, _mode.recording = _mode.recording, False
+    try:
+        yield
+    finally:
+        _mode.recording = previous
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Node:
+    """One recorded call: ``parents[i]`` receives the i-th cotangent that ``pullback(g)`` returns."""
+
+    parents: tuple[Tensor, ...]
+    pullback: Callable[[jax.Array], Sequence[jax.Array]]
+
+
+def _merge(mask: tuple[bool, ...], diff: Sequence[Any], rest: Sequence[Any]) -> list[Any]:
+    diff_iter, rest_iter = iter(diff), iter(rest)
+    return [next(diff_iter) if m else next(rest_iter) for m in mask]
+
+
+def _call(fn: Callable[..., Any], treedef: Any, static: tuple[tuple[str, Hashable], ...], leaves: list[Any]) -> Any:
+    args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
+    return fn(*args, **kwargs, **dict(static))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _forward(
+    fn: Callable[..., Any],
+    treedef: Any,
+    static: tuple[tuple[str, Hashable], ...],
+    mask: tuple[bool, ...],
+    diff: tuple[jax.Array, ...],
+    rest: tuple[Any, ...],
+) -> tuple[jax.Array, Any]:
+    """``fn``'s output and its VJP with respect to ``diff``: one compiled program per op, shape, mask."""
+    return jax.vjp(lambda *d: _call(fn, treedef, static, _merge(mask, d, rest)), *diff)
+
+
+@jax.jit
+def _pullback(vjp: Any, cotangent: jax.Array) -> tuple[jax.Array, ...]:
+    return tuple(vjp(cotangent))
+
+
+def apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None = None, **static: Any) -> Any:
+    """``Tensor(fn(*args, **kwargs, **static))``, recording one node when a Tensor in ``args`` requires grad.
+
+    ``args`` and ``kwargs`` are pytrees whose leaves are Tensors, arrays or Python scalars;
+    ``static`` holds hashable options (an axis, a shape). ``fn`` must be a stable object (a
+    module-level function, a layer's ``apply``): it keys the compilation cache.
+    """
+    from tinyjax.oop.tensor import Tensor
+
+    leaves, treedef = jax.tree_util.tree_flatten((args, kwargs or {}))
+    values = [leaf.array if isinstance(leaf, Tensor) else leaf for leaf in leaves]
+    mask = tuple(isinstance(leaf, Tensor) and leaf.requires_grad and _mode.recording for leaf in leaves)
+    frozen = tuple(sorted(static.items()))
+    if not any(mask):
+        return Tensor.wrap(_call(fn, treedef, frozen, values))
+    diff = tuple(v for v, m in zip(values, mask, strict=True) if m)
+    rest = tuple(v for v, m in zip(values, mask, strict=True) if not m)
+    out, vjp = _forward(fn, treedef, frozen, mask, diff, rest)
+    parents = tuple(leaf for leaf, m in zip(leaves, mask, strict=True) if m)
+    return Tensor.wrap(out, Node(parents, lambda g: _pullback(vjp, g)))
+
+
+def apply_eager(fn: Callable[[jax.Array], jax.Array], tensor: Tensor) -> Tensor:
+    """``fn(tensor)`` with an uncompiled ``jax.vjp``: for closures (an index) that cannot key a cache."""
+    from tinyjax.oop.tensor import Tensor
+
+    if not (tensor.requires_grad and _mode.recording):
+        return Tensor.wrap(fn(tensor.array))
+    out, vjp = jax.vjp(fn, tensor.array)
+    return Tensor.wrap(out, Node((tensor,), vjp))
+
+
+def _topological(root: Tensor) -> list[Tensor]:
+    """Every Tensor that ``root`` depends on through recorded nodes, ``root`` last."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor.node is not None:
+            stack.extend((parent, False) for parent in tensor.node.parents if id(parent) not in seen)
+    return order
+
+
+def backward(root: Tensor, seed: jax.Array) -> None:
+    """Propagate ``seed`` (the cotangent of ``root``, its shape) back through the recorded graph."""
+    cotangents: dict[int, jax.Array] = {id(root): seed}
+    for tensor in reversed(_topological(root)):
+        grad = cotangents.pop(id(tensor), None)
+        if grad is None:
+            continue
+        tensor.accumulate_grad(grad)
+        if tensor.node is None:
+            continue
+        for parent, parent_grad in zip(tensor.node.parents, tensor.node.pullback(grad), strict=True):
+            previous = cotangents.get(id(parent))
+            cotangents[id(parent)] = parent_grad if previous is None else previous + parent_grad
