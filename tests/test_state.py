@@ -101,7 +101,7 @@ def test_combinators_carry_the_state(wrap):
     x = jax.random.normal(KEY, (6, 4))
     y, state = layer.apply(params, x, training=True)
     assert layer.stateful and y.shape == (6, 4)
-    trainable, old = tj.split_state(layer, params)
+    trainable, _ = tj.split_state(layer, params)
     merged = tj.merge_state(trainable, state)
     assert jax.tree_util.tree_structure(merged) == jax.tree_util.tree_structure(params)
     counts = np.asarray(merged[1]["num_batches_tracked"])

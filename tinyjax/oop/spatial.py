@@ -34,6 +34,8 @@ class ParamModule(Module):
     """
 
     _names: tuple[str, ...] = ()
+    weight: Tensor
+    bias: Tensor | None
 
     def _hold(self, layer: Layer, params: Params) -> None:
         self.layer = layer
@@ -90,7 +92,7 @@ class Conv2d(ParamModule):
     def _configure(self, layer: Layer) -> None:
         super()._configure(layer)
         if not layer.config["bias"]:
-            self.bias: Tensor | None = None
+            self.bias = None
 
 
 class BatchNorm2d(ParamModule):
@@ -112,7 +114,7 @@ class BatchNorm2d(ParamModule):
         return self.weight
 
     @property
-    def beta(self) -> Tensor:
+    def beta(self) -> Tensor | None:
         return self.bias
 
     def forward(self, x: Any) -> Tensor:
@@ -143,7 +145,7 @@ class LayerNorm(ParamModule):
         return self.weight
 
     @property
-    def beta(self) -> Tensor:
+    def beta(self) -> Tensor | None:
         return self.bias
 
 
