@@ -1,8 +1,9 @@
 """The conformance table: one row per public layer, driving every generic property in test_conformance.py.
 
 Adding a layer means adding its row here (docs/architecture.md, "Adding a layer"). A row is a
-small instance, an input shape, the output shape it must give, and an input shape it must refuse
-(None where every shape of a floating input is accepted). Whether a torch counterpart exists, and
+small instance, an input shape (and dtype: integer indices for an Embedding), the output shape it
+must give, an input shape it must refuse (None where every shape is accepted) and an input dtype it
+must refuse (None where every dtype is: Flatten, Identity, Lambda). Whether a torch counterpart exists, and
 what it is, the layer says itself (``layer.torch``); the tests build it from that description and
 compare outputs, so a wrong description fails.
 """
