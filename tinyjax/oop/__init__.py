@@ -20,10 +20,12 @@ for inference, as in PyTorch.
 from tinyjax.oop._random import manual_seed
 from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.bridge import from_functional
+from tinyjax.oop.embeddings import Embedding, PositionalEncoding
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
+from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d
 from tinyjax.oop.tensor import Tensor
 from tinyjax.oop.training import CosineSchedule, Trainer, clip_grad_norm
 
@@ -36,6 +38,15 @@ def enable_autograd(quiet: bool = True) -> None:
 
 
 __all__ = [
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Embedding",
+    "Flatten",
+    "LayerNorm",
+    "MaxPool2d",
+    "PositionalEncoding",
     "GELU",
     "SGD",
     "Adam",

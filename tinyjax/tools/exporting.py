@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from tinyjax._checks import check_float_params
 from tinyjax._errors import ArtifactError, ConfigError
 from tinyjax.layer import Layer, Params
-from tinyjax.tools._arguments import layer_argument
+from tinyjax.tools._arguments import layer_argument, trainable_params
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
 
@@ -59,7 +59,7 @@ def export(
       DTypeError: a param is not floating-point.
     """
     layer = layer_argument(layer, "export")
-    check_float_params(params, f"export({layer.name})")
+    check_float_params(trainable_params(layer, params), f"export({layer.name})")
     if isinstance(platforms, str):  # one platform: never read as the letters of its name
         platforms = (platforms,)
     unknown = sorted(set(platforms) - set(PLATFORMS))

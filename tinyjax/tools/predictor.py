@@ -37,7 +37,7 @@ from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.costs import xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
-from tinyjax.tools._arguments import layer_argument
+from tinyjax.tools._arguments import layer_argument, trainable_params
 
 __all__ = ["Predictor", "compile"]
 
@@ -78,7 +78,7 @@ class Predictor:
             )
         if dtype is not None and jnp.dtype(dtype) not in [jnp.dtype(d) for d in (*_LOW_PRECISION, jnp.float32)]:
             raise ConfigError(f"compile dtype must be bfloat16, float16 or float32, got {jnp.dtype(dtype)}")
-        check_float_params(params, f"compile({layer.name})")
+        check_float_params(trainable_params(layer, params), f"compile({layer.name})")
         self.layer = layer
         self.dtype = None if dtype is None else jnp.dtype(dtype)
         self.features: tuple[int, ...] = shape[1:]
@@ -116,7 +116,8 @@ class Predictor:
     def _run(self, params: Params, x: jax.Array) -> jax.Array:
         if self.dtype is None:
             return self.layer.raw_apply(params, x)
-        return self.layer.raw_apply(params, x.astype(self.dtype)).astype(jnp.float32)
+        x = x.astype(self.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x  # indices stay integers
+        return self.layer.raw_apply(params, x).astype(jnp.float32)
 
     def _compile(self, batch: int) -> None:
         """Compile the bucket ``batch`` unless it is compiled already; one thread at a time."""
@@ -156,10 +157,12 @@ class Predictor:
         if not _ready(x, self.input_dtype):
             if not hasattr(x, "dtype"):  # a list or a scalar
                 x = np.asarray(x)
-            if not jnp.issubdtype(x.dtype, jnp.floating):
+            kind = jnp.integer if jnp.issubdtype(self.input_dtype, jnp.integer) else jnp.floating  # the example's
+            if not jnp.issubdtype(x.dtype, kind):
                 raise DTypeError(
                     f"Predictor({self.layer.name})",
-                    f"expected floating input, got {x.dtype}; convert it with x.astype(np.float32)",
+                    f"expected {'integer' if kind is jnp.integer else 'floating'} input, got {x.dtype}; "
+                    f"convert it with x.astype(np.{self.input_dtype})",
                 )
             x = np.asarray(x, self.input_dtype)  # on the host: a device conversion compiles per shape
         shape = tuple(x.shape)
