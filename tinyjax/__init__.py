@@ -30,11 +30,17 @@ from tinyjax.layer import Lambda, Layer, Params, as_layer
 from tinyjax.nn import activations as _activations
 from tinyjax.nn import linear, losses
 from tinyjax.nn.activations import *  # noqa: F403  (every activation the module lists in __all__)
+from tinyjax.nn.basic import Flatten, Identity, Residual
+from tinyjax.nn.conv import Conv2d
 from tinyjax.nn.dropout import Dropout
+from tinyjax.nn.embedding import Embedding, PositionalEncoding
 from tinyjax.nn.linear import Linear
+from tinyjax.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from tinyjax.nn.pooling import AvgPool2d, MaxPool2d
 from tinyjax.nn.repeat import Repeat
 from tinyjax.nn.sequential import Sequential
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
+from tinyjax.state import merge_state, split_state
 from tinyjax.tools import interop, sharding
 from tinyjax.tools.exporting import export, load_exported
 from tinyjax.tools.predictor import Predictor, compile
@@ -84,4 +90,18 @@ __all__ = [
     "sharding",
     "summary",
     *_activations.__all__,
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Embedding",
+    "Flatten",
+    "Identity",
+    "LayerNorm",
+    "MaxPool2d",
+    "PositionalEncoding",
+    "RMSNorm",
+    "Residual",
+    "merge_state",
+    "split_state",
 ]

@@ -51,12 +51,15 @@ class Torch:
       axes: for each param whose axis order differs in torch, torch's order of the same logical axes
         (Linear: ``{"weight": ("out", "in")}``); interop derives the permutation from the two orders.
       names: tinyjax param name -> torch's name, where they differ (the same everywhere today).
+      dtypes: tinyjax param name -> torch's dtype name, where torch keeps another dtype (BatchNorm's
+        ``num_batches_tracked`` is ``"int64"`` in torch and int32 here, as JAX without x64 has no int64).
     """
 
     module: str
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     axes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    dtypes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,18 +70,23 @@ class ParamInfo:
       axes: logical axis names (``("in", "out")``), or None where the layer does not describe it.
       torch_name: the name of this param in the torch module (None: no torch counterpart known).
       torch_axes: the same logical axes in torch's order (None: the same order, or not described).
+      state: whether it is state (BatchNorm's running statistics), updated by ``apply(...,
+        training=True)`` and never trained: :func:`tinyjax.split_state` keeps it from the optimizer.
+      torch_dtype: torch's dtype name where torch keeps it in another dtype (``"int64"``), else None.
     """
 
     axes: tuple[str, ...] | None = None
     torch_name: str | None = None
     torch_axes: tuple[str, ...] | None = None
+    state: bool = False
+    torch_dtype: str | None = None
 
     def stacked(self, axis: str = "layers") -> ParamInfo:
         """The same param stacked on a new leading axis (a :func:`~tinyjax.Repeat` holds ``n`` copies)."""
-        return ParamInfo(
-            None if self.axes is None else (axis, *self.axes),
-            self.torch_name,
-            None if self.torch_axes is None else (axis, *self.torch_axes),
+        return dataclasses.replace(
+            self,
+            axes=None if self.axes is None else (axis, *self.axes),
+            torch_axes=None if self.torch_axes is None else (axis, *self.torch_axes),
         )
 
 
@@ -111,6 +119,10 @@ class Layer:
       onnx: the layer's ONNX nodes (:data:`OnnxFn`), or None: the ONNX exporter then refuses it.
       chain: a combinator whose params are a sequence, one entry per child, applied one after another.
       child_info: for a combinator that is not a chain, :meth:`param_info` from its children's.
+      state: the names of a leaf layer's dict params that are state, not trained (BatchNorm:
+        ``("running_mean", "running_var", "num_batches_tracked")``). A layer with state, and a
+        combinator holding one (:attr:`stateful`), returns ``(y, new_state)`` from
+        ``apply(params, x, training=True)`` and ``y`` otherwise (docs/state.md).
     """
 
     name: str
@@ -130,6 +142,7 @@ class Layer:
     onnx: OnnxFn | None = None
     chain: bool = False
     child_info: Callable[[], Params] | None = None
+    state: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Callable[..., Any]]:
         yield self.init
@@ -142,6 +155,11 @@ class Layer:
     def takes_key(self) -> bool:
         """Whether ``apply`` takes a ``key=`` (Dropout, and the combinators holding one)."""
         return "key" in self.options
+
+    @property
+    def stateful(self) -> bool:
+        """Whether some params are state: ``apply(params, x, training=True)`` then returns ``(y, new_state)``."""
+        return bool(self.state) or any(child.stateful for child in self.children)
 
     def param_shapes(self) -> Params:
         """The params pytree as ``jax.ShapeDtypeStruct`` leaves, computed without any FLOPs."""
@@ -170,10 +188,11 @@ class Layer:
         return {name: self._describe(name) for name in shapes}
 
     def _describe(self, name: str) -> ParamInfo:
-        axes = self.axes.get(name)
+        axes, state = self.axes.get(name), name in self.state
         if self.torch is None:
-            return ParamInfo(axes)
-        return ParamInfo(axes, self.torch.names.get(name, name), self.torch.axes.get(name, axes))
+            return ParamInfo(axes, state=state)
+        torch = self.torch
+        return ParamInfo(axes, torch.names.get(name, name), torch.axes.get(name, axes), state, torch.dtypes.get(name))
 
 
 def define(

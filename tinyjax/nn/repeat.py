@@ -29,7 +29,8 @@ def Repeat(block: Any, n: int) -> Layer:
       block's names (``"weight"``), each holding all ``n`` copies.
     * ``apply(params, x, *, key=None)``: ``jax.lax.scan`` over the stacked params; equal to the
       unrolled ``Sequential([block] * n)`` with ``params_i = tree_map(lambda a: a[i], params)``.
-      A key is split ``n`` ways when the block takes one (Dropout inside).
+      A key is split ``n`` ways when the block takes one (Dropout inside). A block with state
+      (BatchNorm inside) returns ``(y, new_state)`` with ``training=True``, the state stacked as the params.
 
     The block must map its input shape to itself; that is checked when the Repeat is built (for
     a block that fixes its sizes) or at trace time, with a :class:`~tinyjax.ShapeError`.
@@ -52,7 +53,7 @@ def _repeat(block: Layer, n: int) -> Layer:
     def init(key: jax.Array) -> Params:
         return jax.vmap(block.init)(jax.random.split(key, n))
 
-    def apply(params: Params, x: jax.Array, **given: Any) -> jax.Array:
+    def apply(params: Params, x: jax.Array, **given: Any) -> Any:
         key = given.pop("key", None)
         leaves = jax.tree_util.tree_leaves(params)
         if any(jnp.ndim(leaf) == 0 or jnp.shape(leaf)[0] != n for leaf in leaves):
@@ -62,12 +63,13 @@ def _repeat(block: Layer, n: int) -> Layer:
         if keyed:
             check_key(key, name, where="apply")
 
-        def step(h: jax.Array, slice_: tuple[Params, jax.Array | None]) -> tuple[jax.Array, None]:
+        def step(h: jax.Array, slice_: tuple[Params, jax.Array | None]) -> tuple[jax.Array, Params]:
             block_params, block_key = slice_
             try:
                 out = block.raw_apply(block_params, h, **options, **({"key": block_key} if keyed else {}))
             except (ShapeError, DTypeError) as error:
                 raise error.within(f"{name} block") from None
+            out, state = out if collect else (out, None)
             if out.shape != h.shape or out.dtype != h.dtype:
                 raise ShapeError(
                     f"{name} block",
@@ -76,12 +78,13 @@ def _repeat(block: Layer, n: int) -> Layer:
                     what="output",
                     hint="A repeated block must map its input shape and dtype to themselves",
                 )
-            return out, None
+            return out, state
 
         options = {name: value for name, value in given.items() if value is not None}
+        collect = options.get("training") is True and block.stateful
         keys = jax.random.split(key, n) if key is not None and keyed else None
-        y, _ = jax.lax.scan(step, x, (params, keys), length=n)
-        return y
+        y, states = jax.lax.scan(step, x, (params, keys), length=n)
+        return (y, states) if collect else y
 
     def flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
         return n * layer_flops(block, _unstacked(params), x)

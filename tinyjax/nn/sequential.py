@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from tinyjax._checks import check_key
 from tinyjax._errors import DTypeError, ParamsError, ShapeError
 from tinyjax.layer import Layer, Params, Torch, as_layer, block_signature, cached, define, factory
+from tinyjax.state import no_state
 
 __all__ = ["Sequential"]
 
@@ -28,6 +29,9 @@ def Sequential(*layers: Any) -> Layer:
       layer in turn. ``key`` is split among the layers that take one (Dropout, a keyed pair);
       ``training`` reaches every layer that takes it (see :func:`~tinyjax.Dropout`); ``precision``
       every layer that takes it (Linear). A Sequential takes only the options some layer takes.
+      A Sequential holding a layer with state (BatchNorm) returns ``(y, new_state)`` when
+      ``training=True``: ``new_state`` is a tuple, one entry per layer, each the layer's new state
+      (its params' structure, None at every leaf that is not state; see :func:`~tinyjax.split_state`).
 
     Adjacent sizes are checked when the Sequential is built (``jax.eval_shape``: no FLOPs):
     ``Sequential(Linear(784, 128), Linear(64, 10))`` raises :class:`~tinyjax.ShapeError`
@@ -51,7 +55,7 @@ def _sequential(children: tuple[Layer, ...]) -> Layer:
         keys = jax.random.split(key, len(children))
         return tuple(child.init(keys[i]) for i, child in enumerate(children))
 
-    def apply(params: Params, x: jax.Array, **given: Any) -> jax.Array:
+    def apply(params: Params, x: jax.Array, **given: Any) -> Any:
         if not isinstance(params, (tuple, list)) or len(params) != len(children):
             got = f"{len(params)} entries" if isinstance(params, (tuple, list)) else type(params).__name__
             raise ParamsError(
@@ -85,9 +89,14 @@ def _sequential(children: tuple[Layer, ...]) -> Layer:
 
 def _fold(
     children: Sequence[Layer], params: Sequence[Params], x: jax.Array, given: dict[str, Any], offset: int = 0
-) -> jax.Array:
-    """Apply ``children`` in turn; each gets the options it takes, and its own share of ``given["key"]``."""
+) -> Any:
+    """Apply ``children`` in turn; each gets the options it takes, and its own share of ``given["key"]``.
+
+    In training (``training=True``) with a child that has state, returns ``(y, new_state)`` instead of ``y``.
+    """
     given = {name: value for name, value in given.items() if value is not None}
+    collect = given.get("training") is True and any(child.stateful for child in children)
+    states = []
     keyed = [i for i, child in enumerate(children) if child.takes_key]
     keys: dict[int, jax.Array] = {}
     if given.get("key") is not None and keyed:
@@ -98,10 +107,15 @@ def _fold(
         if i in keys:
             options["key"] = keys[i]
         try:
-            x = child.raw_apply(child_params, x, **options)
+            out = child.raw_apply(child_params, x, **options)
         except (ShapeError, DTypeError) as error:
             raise error.within(f"Sequential[{i + offset}]") from None
-    return x
+        if collect:
+            x, child_state = out if child.stateful else (out, no_state(child_params))
+            states.append(child_state)
+        else:
+            x = out
+    return (x, tuple(states)) if collect else x
 
 
 def _check_fit(children: tuple[Layer, ...]) -> None:

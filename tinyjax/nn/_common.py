@@ -1,0 +1,65 @@
+"""Checks and helpers shared by the layer families of tinyjax/nn (trace-time, never inside XLA)."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._checks import check_array_shape, check_features
+from tinyjax._errors import ConfigError, ParamsError
+from tinyjax.layer import Params
+
+__all__ = ["check_dict_params", "check_eps", "compute_dtype", "normalize", "pair", "sizes"]
+
+
+def sizes(name: str, value: Any) -> tuple[int, ...]:
+    """``value`` (a positive int or a sequence of them) as a tuple of positive ints, else ConfigError."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (check_features(name, value),)
+    if isinstance(value, (tuple, list)) and value:
+        return tuple(check_features(name, v) for v in value)
+    raise ConfigError(f"{name} must be a positive int or a non-empty sequence of them, got {value!r}")
+
+
+def pair(name: str, value: Any, minimum: int = 1) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints, each >= ``minimum``) as ``(h, w)``, as torch's ``_pair``."""
+    values = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    if (
+        not isinstance(values, (tuple, list))
+        or len(values) != 2
+        or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum for v in values)
+    ):
+        raise ConfigError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+def check_eps(eps: Any, layer: str) -> float:
+    """``eps`` as a positive float, else ConfigError."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise ConfigError(f"{layer}: eps must be a positive number, got {eps!r}")
+    return float(eps)
+
+
+def check_dict_params(params: Params, shapes: Mapping[str, tuple[int, ...]], layer: str) -> None:
+    """Raise ParamsError unless ``params`` is a dict with exactly ``shapes``' names, each of its shape."""
+    if not isinstance(params, Mapping) or set(params) != set(shapes):
+        got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+        expected = "{" + ", ".join(f"'{k}': {v}" for k, v in shapes.items()) + "}"
+        raise ParamsError(layer, f"a dict {expected}", got, what="params", hint="These params belong to another layer")
+    for name, shape in shapes.items():
+        check_array_shape(params[name], shape, layer, f"params['{name}']")
+
+
+def compute_dtype(*arrays: Any) -> tuple[Any, Any]:
+    """``(result dtype, dtype to compute in)``: bfloat16 / float16 are computed in float32, rounded once."""
+    dtype = jnp.result_type(*arrays)
+    return dtype, (jnp.float32 if jnp.finfo(dtype).bits < 32 else dtype)
+
+
+def normalize(x: jax.Array, mean: jax.Array, var: jax.Array, eps: float) -> jax.Array:
+    """``(x - mean) / sqrt(var + eps)``, broadcast."""
+    return (x - mean) * jax.lax.rsqrt(var + eps)

@@ -1,0 +1,157 @@
+"""Conv2d on NCHW input with an OIHW weight ``(out, in, kh, kw)``, as TinyTorch and PyTorch store them.
+
+The convolution is ``jax.lax.conv_general_dilated`` with ``dimension_numbers=("NCHW", "OIHW",
+"NCHW")``. The layout is a label, not a promise: XLA's layout assignment picks the physical
+layout of every operand for the backend (on CPU it lowers the convolution to an NHWC Eigen or
+oneDNN kernel and inserts the transposes around it; on GPU cuDNN gets NHWC for tensor cores), so
+NCHW and NHWC programs compile to nearly the same kernels. ``benchmarks/conv_layout.py`` measures
+both on the machine at hand (docs/layers.md gives the figures).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._checks import check_features, check_float_input
+from tinyjax._errors import ShapeError
+from tinyjax.layer import Layer, Params, Torch, cached, define, factory
+from tinyjax.nn._common import check_dict_params, compute_dtype, pair
+
+__all__ = ["Conv2d", "conv_output_size"]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of one spatial axis: ``floor((size + 2 * padding - kernel) / stride) + 1`` (PyTorch's)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def check_spatial(x: Any, channels: int | None, kernel: tuple[int, int], padding: tuple[int, int], layer: str) -> None:
+    """Raise unless ``x`` is floating ``(N, C, H, W)`` or ``(C, H, W)`` with ``channels`` (if given), kernel-wide."""
+    check_float_input(x, layer)
+    shape = tuple(jnp.shape(x))
+    c = "C" if channels is None else channels
+    if len(shape) not in (3, 4) or (channels is not None and shape[-3] != channels):
+        raise ShapeError(layer, f"(N, {c}, H, W) or ({c}, H, W)", shape)
+    if any(shape[-2 + i] + 2 * padding[i] < kernel[i] for i in range(2)):
+        raise ShapeError(layer, f"(..., H, W) with H + 2*padding >= {kernel[0]}, W + 2*padding >= {kernel[1]}", shape)
+
+
+def _init(key: jax.Array, shape: tuple[int, int, int, int], bias: bool) -> Params:
+    # PyTorch's default: weight and bias uniform in +-1/sqrt(fan_in) (kaiming_uniform with a=sqrt(5))
+    bound = 1.0 / math.sqrt(shape[1] * shape[2] * shape[3])
+    weight_key, bias_key = jax.random.split(key)
+    params = {"weight": jax.random.uniform(weight_key, shape, jnp.float32, -bound, bound)}
+    if bias:
+        params["bias"] = jax.random.uniform(bias_key, (shape[0],), jnp.float32, -bound, bound)
+    return params
+
+
+def _conv2d(
+    params: Params,
+    x: jax.Array,
+    *,
+    precision: Any = None,
+    shape: tuple[int, int, int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    bias: bool,
+    name: str,
+) -> jax.Array:
+    check_spatial(x, shape[1], shape[2:], padding, name)
+    check_dict_params(params, {"weight": shape, **({"bias": (shape[0],)} if bias else {})}, name)
+    dtype, work = compute_dtype(x, *params.values())
+    batched = x if jnp.ndim(x) == 4 else x[None]
+    y = jax.lax.conv_general_dilated(
+        batched.astype(dtype),
+        params["weight"].astype(dtype),
+        stride,
+        [(p, p) for p in padding],
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        precision=precision,
+        preferred_element_type=work,  # bf16 / f16: products accumulated in float32, rounded once
+    )
+    if bias:
+        y = y + params["bias"].astype(work)[:, None, None]
+    return (y if jnp.ndim(x) == 4 else y[0]).astype(dtype)
+
+
+def _taps(size: int, kernel: int, stride: int, padding: int) -> int:
+    """How many (output position, kernel tap) pairs of one axis read the input, not its zero padding."""
+    out = conv_output_size(size, kernel, stride, padding)
+    return sum(1 for o in range(out) for k in range(kernel) if 0 <= o * stride + k - padding < size)
+
+
+def _flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct, *, stride: Any, padding: Any) -> int:
+    out_channels, in_channels, kh, kw = params["weight"].shape
+    batch = math.prod(x.shape[:-3])
+    taps = _taps(x.shape[-2], kh, stride[0], padding[0]) * _taps(x.shape[-1], kw, stride[1], padding[1])
+    # XLA counts a multiply-add per tap that reads the input (padding skipped), and one add per output for the bias
+    return 2 * batch * out_channels * in_channels * taps + (math.prod(y.shape) if "bias" in params else 0)
+
+
+@factory
+@cached
+def Conv2d(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    bias: bool = True,
+) -> Layer:
+    """2-D convolution (cross-correlation), as ``torch.nn.Conv2d``, on NCHW input.
+
+    Args:
+      in_channels, out_channels: C_in and C_out.
+      kernel_size: ``k`` or ``(kh, kw)``.
+      stride: ``s`` or ``(sh, sw)``, default 1.
+      padding: zeros added on both sides of each spatial axis, ``p`` or ``(ph, pw)``, default 0.
+      bias: whether to add a learned bias per output channel (default True).
+
+    Shapes:
+      params: ``{"weight": (C_out, C_in, kh, kw), "bias": (C_out,)}``, PyTorch's layout and its
+      default init (uniform in ``±1/sqrt(C_in*kh*kw)``).
+      ``apply(params, x, *, precision=None)``: ``(N, C_in, H, W)`` (or ``(C_in, H, W)``) ->
+      ``(N, C_out, H_out, W_out)``, ``H_out = (H + 2*ph - kh) // sh + 1``, the same for W.
+      bfloat16 / float16 accumulate in float32.
+    """
+    cin, cout = check_features("in_channels", in_channels), check_features("out_channels", out_channels)
+    kernel, strides, pads = pair("kernel_size", kernel_size), pair("stride", stride), pair("padding", padding, 0)
+    bias = bool(bias)
+    shape = (cout, cin, *kernel)
+    name = f"Conv2d({cin} -> {cout}, kernel={kernel}, stride={strides}, padding={pads})"
+    return define(
+        "Conv2d",
+        name,
+        functools.partial(_init, shape=shape, bias=bias),
+        functools.partial(_conv2d, shape=shape, stride=strides, padding=pads, bias=bias, name=name),
+        doc=f"``apply(params, x, *, precision=None) -> y``: {name}; ``(N, {cin}, H, W)`` -> ``(N, {cout}, H', W')``.",
+        options=("precision",),
+        config={
+            "in_channels": cin,
+            "out_channels": cout,
+            "kernel_size": kernel,
+            "stride": strides,
+            "padding": pads,
+            "bias": bias,
+        },
+        axes={"weight": ("out", "in", "kh", "kw"), "bias": ("out",)},
+        torch=Torch(
+            "Conv2d",
+            {
+                "in_channels": cin,
+                "out_channels": cout,
+                "kernel_size": kernel,
+                "stride": strides,
+                "padding": pads,
+                "bias": bias,
+            },
+        ),
+        flops=functools.partial(_flops, stride=strides, padding=pads),
+        oop="Conv2d",
+    )

@@ -1,0 +1,118 @@
+"""Embedding (a lookup table indexed by integers) and a learned PositionalEncoding.
+
+Out-of-range indices: JAX cannot raise inside a compiled program, and ``jnp.take`` by default
+(``mode="fill"``) returns its fill value for an index past the end while it wraps negative ones
+Python-style; XLA's own gather would clamp them to the nearest row, silently. Embedding instead
+gives a row of NaN for every index outside ``[0, num_embeddings)``, negative ones included (PyTorch
+raises IndexError on both), so a bad index shows in the loss at once and never reads another
+token's row. The gradient of such a row reaches no weight.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._checks import check_features, check_float_input
+from tinyjax._errors import DTypeError, ShapeError
+from tinyjax.layer import Layer, Params, Torch, cached, define, factory
+from tinyjax.nn._common import check_dict_params
+
+__all__ = ["Embedding", "PositionalEncoding"]
+
+
+def _normal_init(key: jax.Array, shape: tuple[int, int]) -> Params:
+    return {"weight": jax.random.normal(key, shape, jnp.float32)}
+
+
+def _embedding(params: Params, x: jax.Array, *, vocab: int, dim: int, name: str) -> jax.Array:
+    dtype = jnp.result_type(x)
+    if not jnp.issubdtype(dtype, jnp.integer):
+        raise DTypeError(name, f"expected integer indices, got {dtype}; convert them with x.astype(jnp.int32)")
+    check_dict_params(params, {"weight": (vocab, dim)}, name)
+    indices = jnp.where(x < 0, vocab, x)  # negative indices are out of range too, as in PyTorch
+    return jnp.take(params["weight"], indices, axis=0, mode="fill", fill_value=jnp.nan)
+
+
+@factory
+@cached
+def Embedding(num_embeddings: int, embedding_dim: int) -> Layer:
+    """A lookup table, as ``torch.nn.Embedding``: row ``i`` of ``weight`` for each index ``i``.
+
+    Args:
+      num_embeddings: the vocabulary size V.
+      embedding_dim: the size D of each vector.
+
+    Shapes:
+      params: ``{"weight": (V, D)}``, standard normal at init (as torch).
+      ``apply(params, x)``: integer indices ``x`` of any shape ``(...)`` -> ``(..., D)`` of the
+      weight's dtype. Floating indices raise DTypeError; an index outside ``[0, V)`` gives a row of
+      NaN (the module docstring says why).
+    """
+    vocab = check_features("num_embeddings", num_embeddings)
+    dim = check_features("embedding_dim", embedding_dim)
+    name = f"Embedding({vocab}, {dim})"
+    return define(
+        "Embedding",
+        name,
+        functools.partial(_normal_init, shape=(vocab, dim)),
+        functools.partial(_embedding, vocab=vocab, dim=dim, name=name),
+        doc=f"``apply(params, x) -> y``: {name}; integer ``x`` of shape ``(...)`` -> ``(..., {dim})``.",
+        config={"num_embeddings": vocab, "embedding_dim": dim},
+        out_features=dim,
+        axes={"weight": ("vocab", "embed")},
+        torch=Torch("Embedding", {"num_embeddings": vocab, "embedding_dim": dim}),
+        oop="Embedding",
+    )
+
+
+def _positions_init(key: jax.Array, length: int, dim: int) -> Params:
+    limit = math.sqrt(2.0 / dim)  # small: they are added to the token embeddings (TinyTorch's choice)
+    return {"weight": jax.random.uniform(key, (length, dim), jnp.float32, -limit, limit)}
+
+
+def _positional(params: Params, x: jax.Array, *, length: int, dim: int, name: str) -> jax.Array:
+    check_float_input(x, name)
+    if jnp.ndim(x) < 2 or x.shape[-1] != dim or x.shape[-2] > length:
+        raise ShapeError(name, f"(..., T, {dim}) with T <= {length}", tuple(jnp.shape(x)))
+    check_dict_params(params, {"weight": (length, dim)}, name)
+    return (x + params["weight"][: x.shape[-2]]).astype(jnp.result_type(x, params["weight"]))
+
+
+@factory
+@cached
+def PositionalEncoding(max_seq_len: int, embed_dim: int) -> Layer:
+    """Learned positional encoding, as TinyTorch's module 11: adds row ``t`` of ``weight`` at position ``t``.
+
+    Args:
+      max_seq_len: the longest sequence T it accepts.
+      embed_dim: D, the embeddings' size.
+
+    Shapes:
+      params: ``{"weight": (max_seq_len, D)}``, uniform in ``±sqrt(2 / D)`` at init.
+      ``apply(params, x)``: ``(..., T, D)`` with ``T <= max_seq_len`` -> the same shape.
+      PyTorch has no such module (no torch counterpart).
+    """
+    length = check_features("max_seq_len", max_seq_len)
+    dim = check_features("embed_dim", embed_dim)
+    name = f"PositionalEncoding({length}, {dim})"
+    return define(
+        "PositionalEncoding",
+        name,
+        functools.partial(_positions_init, length=length, dim=dim),
+        functools.partial(_positional, length=length, dim=dim, name=name),
+        doc=f"``apply(params, x) -> y``: {name}; ``(..., T, {dim})`` -> the same shape, ``T <= {length}``.",
+        config={"max_seq_len": length, "embed_dim": dim},
+        in_features=dim,
+        out_features=dim,
+        axes={"weight": ("position", "embed")},
+        flops=_added,
+        oop="PositionalEncoding",
+    )
+
+
+def _added(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
+    return math.prod(y.shape)  # one add per element

@@ -1,0 +1,282 @@
+"""Normalization: LayerNorm and RMSNorm over the last axes, BatchNorm1d / BatchNorm2d with running statistics.
+
+LayerNorm and RMSNorm are plain pairs. BatchNorm keeps its running statistics as state inside its
+params, named as PyTorch's buffers (docs/state.md): ``apply(params, x)`` normalizes with them
+(inference); ``apply(params, x, training=True)`` normalizes with the batch's statistics and returns
+``(y, new_state)``, the updated statistics, without mutating anything. bfloat16 and float16 inputs
+are normalized in float32 and rounded once.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from tinyjax._checks import check_features, check_float_input, check_no_params
+from tinyjax._errors import ConfigError, ShapeError
+from tinyjax.layer import Layer, Params, Torch, cached, define, factory
+from tinyjax.nn._common import check_dict_params, check_eps, compute_dtype, normalize, sizes
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm"]
+
+STATE = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _norm_axes(shape: tuple[int, ...]) -> tuple[str, ...]:
+    return ("embed",) if len(shape) == 1 else tuple(f"norm{i}" for i in range(len(shape)))
+
+
+def _check_trailing(x: jax.Array, shape: tuple[int, ...], layer: str) -> tuple[int, ...]:
+    check_float_input(x, layer)
+    if tuple(jnp.shape(x)[max(jnp.ndim(x) - len(shape), 0) :]) != shape or jnp.ndim(x) < len(shape):
+        raise ShapeError(layer, (..., *shape), tuple(jnp.shape(x)))
+    return tuple(range(-len(shape), 0))
+
+
+def _layer_norm(params: Params, x: jax.Array, *, shape: tuple[int, ...], eps: float, affine: bool, name: str) -> Any:
+    axes = _check_trailing(x, shape, name)
+    if affine:
+        check_dict_params(params, {"weight": shape, "bias": shape}, name)
+    else:
+        check_no_params(params, name)
+    dtype, work = compute_dtype(x, *jax.tree_util.tree_leaves(params))
+    xf = x.astype(work)
+    mean = jnp.mean(xf, axes, keepdims=True)
+    y = normalize(xf, mean, jnp.mean(jnp.square(xf - mean), axes, keepdims=True), eps)
+    if affine:
+        y = y * params["weight"].astype(work) + params["bias"].astype(work)
+    return y.astype(dtype)
+
+
+def _ones_and_zeros(key: jax.Array, shape: tuple[int, ...], names: tuple[str, ...]) -> Params:
+    del key
+    return {name: (jnp.ones if name == "weight" else jnp.zeros)(shape, jnp.float32) for name in names}
+
+
+@factory
+@cached
+def LayerNorm(normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True) -> Layer:
+    """Layer normalization over the last axes, as ``torch.nn.LayerNorm``: ``(x - mean) / sqrt(var + eps) * w + b``.
+
+    Args:
+      normalized_shape: the size of the last axis (an int), or of the last axes (a tuple).
+      eps: added to the (biased) variance, default 1e-5.
+      elementwise_affine: whether to learn ``weight`` (ones at init) and ``bias`` (zeros).
+
+    Shapes:
+      params: ``{"weight": normalized_shape, "bias": normalized_shape}``, or ``()`` without affine.
+      ``apply(params, x)``: ``(..., *normalized_shape)`` -> the same shape; each sample's last axes
+      are normalized with their own mean and variance.
+    """
+    shape = sizes("normalized_shape", normalized_shape)
+    eps = check_eps(eps, "LayerNorm")
+    affine = bool(elementwise_affine)
+    name = f"LayerNorm({shape[0] if len(shape) == 1 else shape}, eps={eps})"
+    init = functools.partial(_ones_and_zeros, shape=shape, names=("weight", "bias")) if affine else _empty
+    return define(
+        "LayerNorm",
+        name,
+        init,
+        functools.partial(_layer_norm, shape=shape, eps=eps, affine=affine, name=name),
+        doc=f"``apply(params, x) -> y``: {name} over the last {len(shape)} axes; ``y`` has ``x``'s shape and dtype.",
+        config={"normalized_shape": shape, "eps": eps, "elementwise_affine": affine},
+        in_features=shape[-1],
+        out_features=shape[-1],
+        axes={"weight": _norm_axes(shape), "bias": _norm_axes(shape)},
+        torch=Torch("LayerNorm", {"normalized_shape": shape, "eps": eps, "elementwise_affine": affine}),
+        oop="LayerNorm",
+    )
+
+
+def _empty(key: jax.Array) -> Params:
+    del key
+    return ()
+
+
+def _rms_norm(params: Params, x: jax.Array, *, shape: tuple[int, ...], eps: float | None, name: str) -> Any:
+    axes = _check_trailing(x, shape, name)
+    check_dict_params(params, {"weight": shape}, name)
+    dtype, work = compute_dtype(x, params["weight"])
+    xf = x.astype(work)
+    epsilon = jnp.finfo(x.dtype).eps if eps is None else eps  # torch: the input dtype's machine epsilon
+    y = xf * jax.lax.rsqrt(jnp.mean(jnp.square(xf), axes, keepdims=True) + epsilon)
+    return (y * params["weight"].astype(work)).astype(dtype)
+
+
+@factory
+@cached
+def RMSNorm(normalized_shape: int | tuple[int, ...], eps: float | None = None) -> Layer:
+    """Root-mean-square normalization, as ``torch.nn.RMSNorm``: ``x / sqrt(mean(x**2) + eps) * weight``.
+
+    Args:
+      normalized_shape: the size of the last axis (an int), or of the last axes (a tuple).
+      eps: added to the mean square; None (default) takes the input dtype's machine epsilon, as torch.
+
+    Shapes:
+      params: ``{"weight": normalized_shape}`` (ones at init).
+      ``apply(params, x)``: ``(..., *normalized_shape)`` -> the same shape.
+    """
+    shape = sizes("normalized_shape", normalized_shape)
+    eps = None if eps is None else check_eps(eps, "RMSNorm")
+    name = f"RMSNorm({shape[0] if len(shape) == 1 else shape}, eps={eps})"
+    return define(
+        "RMSNorm",
+        name,
+        functools.partial(_ones_and_zeros, shape=shape, names=("weight",)),
+        functools.partial(_rms_norm, shape=shape, eps=eps, name=name),
+        doc=f"``apply(params, x) -> y``: {name} over the last {len(shape)} axes; ``y`` has ``x``'s shape and dtype.",
+        config={"normalized_shape": shape, "eps": eps},
+        in_features=shape[-1],
+        out_features=shape[-1],
+        axes={"weight": _norm_axes(shape)},
+        torch=Torch("RMSNorm", {"normalized_shape": shape, "eps": eps}),
+    )
+
+
+def _bn_init(key: jax.Array, features: int) -> Params:
+    del key
+    ones, zeros = jnp.ones((features,), jnp.float32), jnp.zeros((features,), jnp.float32)
+    return {
+        "weight": ones,
+        "bias": zeros,
+        "running_mean": zeros,
+        "running_var": ones,
+        "num_batches_tracked": jnp.zeros((), jnp.int32),
+    }
+
+
+def _channel_axis(x: jax.Array, features: int, spatial: int, layer: str) -> int:
+    """The channel axis of ``x``: ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``; else ShapeError."""
+    check_float_input(x, layer)
+    ndim = jnp.ndim(x)
+    rest = ("L",) if spatial == 1 else ("H", "W")
+    forms = [f"(N, {features})", f"(N, {features}, L)"] if spatial == 1 else [f"(N, {features}, H, W)"]
+    axis = ({1: 0, 2: 1, 3: 1} if spatial == 1 else {3: 0, 4: 1}).get(ndim)
+    if axis is None or x.shape[axis] != features:
+        unbatched = f"({features},)" if spatial == 1 else f"({features}, {', '.join(rest)})"
+        raise ShapeError(layer, f"{' or '.join([*forms, unbatched])}", tuple(jnp.shape(x)), what="input")
+    return axis
+
+
+def _batch_norm(
+    params: Params,
+    x: jax.Array,
+    *,
+    training: bool | None = None,
+    features: int,
+    spatial: int,
+    eps: float,
+    momentum: float | None,
+    name: str,
+) -> Any:
+    axis = _channel_axis(x, features, spatial, name)
+    if training not in (None, True, False):
+        raise ConfigError(f"{name}: training must be True, False or None, got {training!r}")
+    check_dict_params(params, {"weight": (features,), "bias": (features,), **dict.fromkeys(STATE[:2], (features,)),
+                               "num_batches_tracked": ()}, name)  # fmt: skip
+    dtype, work = compute_dtype(x, params["weight"], params["bias"])
+    xf = x.astype(work)
+    shape = [1] * jnp.ndim(x)
+    shape[axis] = features
+
+    def per_channel(v: jax.Array) -> jax.Array:
+        return v.astype(work).reshape(shape)
+
+    scale, shift = per_channel(params["weight"]), per_channel(params["bias"])
+    if not training:
+        y = normalize(xf, per_channel(params["running_mean"]), per_channel(params["running_var"]), eps)
+        return (y * scale + shift).astype(dtype)
+    reduce = tuple(a for a in range(jnp.ndim(x)) if a != axis)
+    count = math.prod(x.shape[a] for a in reduce)
+    if count < 2:
+        raise ShapeError(name, "more than one value per channel in training", tuple(jnp.shape(x)), what="input")
+    mean = jnp.mean(xf, reduce)
+    var = jnp.mean(jnp.square(xf - mean.reshape(shape)), reduce)  # biased: what the batch is normalized with
+    y = normalize(xf, mean.reshape(shape), var.reshape(shape), eps) * scale + shift
+    tracked = params["num_batches_tracked"] + 1
+    rate = (1.0 / tracked.astype(work)) if momentum is None else momentum  # None: a cumulative average, as torch
+    mean, var = jax.lax.stop_gradient(mean), jax.lax.stop_gradient(var * count / (count - 1))  # unbiased, as torch
+
+    def update(old: jax.Array, new: jax.Array) -> jax.Array:
+        return ((1 - rate) * old.astype(work) + rate * new).astype(old.dtype)
+
+    state = {"weight": None, "bias": None, "num_batches_tracked": tracked.astype(params["num_batches_tracked"].dtype)}
+    state |= {"running_mean": update(params["running_mean"], mean), "running_var": update(params["running_var"], var)}
+    return y.astype(dtype), state
+
+
+def _batch_norm_layer(kind: str, spatial: int, num_features: int, eps: float, momentum: float | None) -> Layer:
+    features = check_features("num_features", num_features)
+    eps = check_eps(eps, kind)
+    if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, (int, float))
+                                 or not 0 <= momentum <= 1):  # fmt: skip
+        raise ConfigError(f"{kind}: momentum must be a number in [0, 1] or None, got {momentum!r}")
+    momentum = None if momentum is None else float(momentum)
+    name = f"{kind}({features}, eps={eps}, momentum={momentum})"
+    forms = "``(N, C)`` or ``(N, C, L)``" if spatial == 1 else "``(N, C, H, W)``"
+    return define(
+        kind,
+        name,
+        functools.partial(_bn_init, features=features),
+        functools.partial(_batch_norm, features=features, spatial=spatial, eps=eps, momentum=momentum, name=name),
+        doc=f"""``apply(params, x, *, training=None)``: {name} over {forms} (or unbatched, without ``N``).
+
+Inference (``training`` None or False): normalized with the running statistics, returns ``y``.
+``training=True``: normalized with the batch's statistics (over every axis but C), returns
+``(y, new_state)``: ``new_state`` has the params' structure, None for ``weight`` and ``bias``, and
+the updated ``running_mean``, ``running_var`` (unbiased), ``num_batches_tracked``. Nothing is mutated.""",
+        options=("training",),
+        config={"num_features": features, "eps": eps, "momentum": momentum},
+        axes={name_: ("channels",) for name_ in ("weight", "bias", "running_mean", "running_var")}
+        | {"num_batches_tracked": ()},
+        torch=Torch(
+            kind,
+            {"num_features": features, "eps": eps, "momentum": momentum},
+            dtypes={"num_batches_tracked": "int64"},
+        ),
+        oop=kind,
+        state=STATE,
+    )
+
+
+_BN_ARGS = """
+    Args:
+      num_features: C, the number of channels.
+      eps: added to the variance, default 1e-5.
+      momentum: the running statistics' update rate, ``running = (1 - momentum) * running + momentum
+        * batch`` (default 0.1, PyTorch's convention; Flax's and Keras' ``momentum`` is ``1 -`` this);
+        None keeps a cumulative average, as torch.
+
+    Shapes:
+      params: ``{"weight": (C,), "bias": (C,), "running_mean": (C,), "running_var": (C,),
+      "num_batches_tracked": ()}`` (int32), PyTorch's ``state_dict`` names. The last three are
+      state (``layer.state``): :func:`~tinyjax.split_state` keeps them from the optimizer.
+"""
+
+
+@factory
+@cached
+def BatchNorm1d(num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> Layer:
+    return _batch_norm_layer("BatchNorm1d", 1, num_features, eps, momentum)
+
+
+@factory
+@cached
+def BatchNorm2d(num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> Layer:
+    return _batch_norm_layer("BatchNorm2d", 2, num_features, eps, momentum)
+
+
+BatchNorm1d.__doc__ = (
+    "Batch normalization over ``(N, C)`` or ``(N, C, L)``, as ``torch.nn.BatchNorm1d``, with running statistics.\n"
+    + _BN_ARGS
+    + "      ``apply(params, x, *, training=None)``: ``(N, C)``, ``(N, C, L)`` or ``(C,)`` -> the same shape.\n"
+)
+BatchNorm2d.__doc__ = (
+    "Batch normalization over ``(N, C, H, W)``, as ``torch.nn.BatchNorm2d``, with running statistics.\n"
+    + _BN_ARGS
+    + "      ``apply(params, x, *, training=None)``: ``(N, C, H, W)`` or ``(C, H, W)`` -> the same shape.\n"
+)
