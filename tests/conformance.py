@@ -50,5 +50,7 @@ TABLE = (
         (4, 3),
         (4, 6),
     ),
+    Row("MultiHeadAttention", tj.MultiHeadAttention(8, 2), (2, 5, 8), (2, 5, 8), bad_shape=(2, 5, 6)),
+    Row("MultiHeadAttention", tj.MultiHeadAttention(6, 3, bias=False), (3, 4, 6), (3, 4, 6), bad_shape=(6,)),
     Row("Repeat", tj.Repeat(tj.Sequential(tj.Linear(5, 5), tj.Tanh()), 3), (4, 5), (4, 5), bad_shape=(4, 6)),
 )

@@ -30,6 +30,7 @@ from tinyjax.layer import Lambda, Layer, Params, as_layer
 from tinyjax.nn import activations as _activations
 from tinyjax.nn import linear, losses
 from tinyjax.nn.activations import *  # noqa: F403  (every activation the module lists in __all__)
+from tinyjax.nn.attention import MultiHeadAttention
 from tinyjax.nn.basic import Flatten, Identity, Residual
 from tinyjax.nn.conv import Conv2d
 from tinyjax.nn.dropout import Dropout
@@ -61,6 +62,7 @@ __all__ = [
     "Lambda",
     "Layer",
     "Linear",
+    "MultiHeadAttention",
     "Params",
     "ParamsError",
     "Predictor",
