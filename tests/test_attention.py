@@ -1,4 +1,4 @@
-"""MultiHeadAttention: torch's nn.MultiheadAttention as the oracle, masks, fully masked rows, errors, the decode step."""
+"""MultiHeadAttention: torch's nn.MultiheadAttention as oracle, masks, fully masked rows, errors, the decode step."""
 
 from __future__ import annotations
 
