@@ -155,10 +155,14 @@ def _torch_module(torch, layer: tj.Layer):
     return getattr(torch.nn, layer.torch.module)(**layer.torch.kwargs)
 
 
-def _torch_call(module, x):
-    """``module(x)``; torch's attention modules take query, key and value (self-attention: x three times)."""
+def _torch_call(torch, module, x, layer: tj.Layer):
+    """``module(x)``; torch's attention takes query, key and value (x three times), and a causal layer's mask."""
+    causal = layer.config.get("causal", False)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(x.shape[-2]) if causal else None
     if type(module).__name__ == "MultiheadAttention":
-        return module(x, x, x, need_weights=False)[0]
+        return module(x, x, x, attn_mask=mask, need_weights=False)[0]
+    if type(module).__name__ == "TransformerEncoderLayer":
+        return module(x, src_mask=mask, is_causal=causal)
     return module(x)
 
 
@@ -170,13 +174,15 @@ def _has_torch(layer: tj.Layer) -> bool:
 def test_torch_oracle_and_round_trip(row):
     torch = pytest.importorskip("torch")
     if not _has_torch(row.layer):
-        assert row.factory in {"Repeat", "Lambda"}, f"{row.id} describes no torch counterpart"
+        assert row.factory in {"Repeat", "Lambda", "SinusoidalPositionalEncoding"}, (
+            f"{row.id} describes no torch counterpart"
+        )
         return
     params, x = _setup(row)
     module = _torch_module(torch, row.layer).eval()
     module.load_state_dict(tj.interop.to_torch_state_dict(params, row.layer), strict=True)
     with torch.no_grad():
-        expected = _torch_call(module, torch.from_numpy(np.array(x))).numpy()
+        expected = _torch_call(torch, module, torch.from_numpy(np.array(x)), row.layer).numpy()
     np.testing.assert_allclose(row.layer.apply(params, x), expected, rtol=1e-5, atol=1e-6)
     back = tj.interop.from_torch_state_dict(module.state_dict(), row.layer)
     for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(back), strict=True):

@@ -40,6 +40,7 @@ from tinyjax.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNor
 from tinyjax.nn.pooling import AvgPool2d, MaxPool2d
 from tinyjax.nn.repeat import Repeat
 from tinyjax.nn.sequential import Sequential
+from tinyjax.nn.transformer import SinusoidalPositionalEncoding, TransformerBlock
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
 from tinyjax.state import merge_state, split_state
 from tinyjax.tools import interop, sharding
@@ -68,6 +69,8 @@ __all__ = [
     "Predictor",
     "Repeat",
     "Sequential",
+    "SinusoidalPositionalEncoding",
+    "TransformerBlock",
     "ShapeError",
     "Summary",
     "TinyjaxError",
