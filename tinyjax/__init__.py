@@ -28,13 +28,14 @@ from tinyjax._errors import (
 from tinyjax._version import __version__
 from tinyjax.layer import Lambda, Layer, Params, as_layer
 from tinyjax.nn import activations as _activations
-from tinyjax.nn import linear, losses
+from tinyjax.nn import gpt, linear, losses
 from tinyjax.nn.activations import *  # noqa: F403  (every activation the module lists in __all__)
 from tinyjax.nn.attention import MultiHeadAttention
 from tinyjax.nn.basic import Flatten, Identity, Residual
 from tinyjax.nn.conv import Conv2d
 from tinyjax.nn.dropout import Dropout
 from tinyjax.nn.embedding import Embedding, PositionalEncoding
+from tinyjax.nn.gpt import GPT
 from tinyjax.nn.linear import Linear
 from tinyjax.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from tinyjax.nn.pooling import AvgPool2d, MaxPool2d
@@ -59,6 +60,7 @@ __all__ = [
     "ConfigError",
     "DTypeError",
     "Dropout",
+    "GPT",
     "KeyArgumentError",
     "Lambda",
     "Layer",
@@ -81,6 +83,7 @@ __all__ = [
     "compile",
     "count_params",
     "export",
+    "gpt",
     "initializers",
     "interop",
     "linear",

@@ -134,8 +134,9 @@ class Predictor:
         shape = tuple(np.shape(x))
         if not shape or shape[1:] != self.features:
             raise ShapeError(f"Predictor({self.layer.name})", ("batch", *self.features), shape)
-        if not jnp.issubdtype(x.dtype, jnp.floating):
-            raise DTypeError(f"Predictor({self.layer.name})", f"expected floating input, got {x.dtype}")
+        if jnp.issubdtype(x.dtype, jnp.floating) != jnp.issubdtype(self.input_dtype, jnp.floating):
+            kind = "floating" if jnp.issubdtype(self.input_dtype, jnp.floating) else "integer (token ids)"
+            raise DTypeError(f"Predictor({self.layer.name})", f"expected {kind} input, got {x.dtype}")
         n = shape[0]
         bucket = self._bucket_for(n)
         self._compile(bucket)  # nothing to do if this bucket is compiled already
