@@ -1,0 +1,152 @@
+"""TinyTorch's modules 12 and 13 on the functional core: MultiHeadAttention, TransformerBlock, GPT.
+
+Each object holds its params as Tensors over the arrays of one functional layer's params pytree and
+calls that layer's compiled ``apply``. ``GPT.generate`` is TinyTorch's loop: one Python step per
+token, the sequence kept in the object's hands. Without a cache (TinyTorch's module 13) each step
+runs the whole model over the whole sequence; after :func:`tinyjax.oop.enable_kv_cache` (module 17)
+each step runs the compiled :func:`tinyjax.gpt.decode_step` and the cache object is updated in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+import tinyjax as tj
+from tinyjax._errors import ParamsError
+from tinyjax.layer import Layer, Params
+from tinyjax.nn import gpt
+from tinyjax.oop._random import next_key
+from tinyjax.oop.modules import Module
+from tinyjax.oop.tensor import Tensor, as_array
+
+__all__ = ["GPT", "MultiHeadAttention", "TransformerBlock"]
+
+
+class _Held(Module):
+    """A module whose params are a pytree of Tensors over one functional layer's params."""
+
+    def _hold(self, layer: Layer, params: Params) -> None:
+        expected = jax.tree_util.tree_structure(layer.param_shapes())
+        if jax.tree_util.tree_structure(params) != expected:
+            raise ParamsError(layer.name, str(expected), str(jax.tree_util.tree_structure(params)), what="params")
+        self.layer = layer
+        self._tensors = jax.tree_util.tree_map(Tensor, params)
+
+    @property
+    def params(self) -> Params:
+        return jax.tree_util.tree_map(lambda t: t.data, self._tensors, is_leaf=lambda t: isinstance(t, Tensor))
+
+    def parameters(self) -> list[Tensor]:
+        return jax.tree_util.tree_leaves(self._tensors, is_leaf=lambda t: isinstance(t, Tensor))
+
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Any:
+        """The module holding exactly ``params``' arrays (no copy), checked against ``layer``."""
+        module = cls.__new__(cls)
+        module._hold(layer, params)
+        module._configure()
+        return module
+
+    def _configure(self) -> None:
+        """Set the TinyTorch attributes from ``self.layer``."""
+
+    def __repr__(self) -> str:
+        return self.layer.name
+
+
+class MultiHeadAttention(_Held):
+    """TinyTorch's ``MultiHeadAttention(embed_dim, num_heads)``: ``forward(x, mask=None)``, (B, T, E) -> (B, T, E).
+
+    ``mask``: broadcastable to (B, H, T, T), boolean (True: may attend) or additive (``-inf``
+    forbids), as :func:`tinyjax.MultiHeadAttention`'s.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, *, causal: bool = False, key: jax.Array | None = None):
+        layer = tj.MultiHeadAttention(embed_dim, num_heads, causal=causal)
+        self._hold(layer, layer.init(next_key() if key is None else key))
+        self._configure()
+
+    def _configure(self) -> None:
+        self.embed_dim, self.num_heads = self.layer.config["embed_dim"], self.layer.config["num_heads"]
+        self.head_dim = self.embed_dim // self.num_heads
+
+    def forward(self, x: Any, mask: Any = None) -> Tensor:
+        return Tensor(self.layer.apply(self.params, as_array(x), mask=None if mask is None else as_array(mask)))
+
+
+class TransformerBlock(_Held):
+    """TinyTorch's pre-norm ``TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout)``, ``forward(x, mask)``."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        mlp_ratio: int = 4,
+        dropout_prob: float = 0.0,
+        *,
+        causal: bool = True,
+        key: jax.Array | None = None,
+    ):
+        layer = tj.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob, causal=causal)
+        self._hold(layer, layer.init(next_key() if key is None else key))
+        self._configure()
+
+    def _configure(self) -> None:
+        self.embed_dim, self.num_heads = self.layer.config["embed_dim"], self.layer.config["num_heads"]
+
+    def forward(self, x: Any, mask: Any = None) -> Tensor:
+        return Tensor(self.layer.apply(self.params, as_array(x), mask=None if mask is None else as_array(mask)))
+
+
+class GPT(_Held):
+    """TinyTorch's ``GPT(vocab_size, embed_dim, num_layers, num_heads, max_seq_len)`` over :func:`tinyjax.GPT`.
+
+    ``forward(tokens)``: (B, T) int -> logits (B, T, V). ``generate(prompt_tokens, max_new_tokens,
+    temperature)``: the prompt followed by the new tokens, (B, T + new); ``temperature=0`` is greedy,
+    otherwise each token is sampled with a key drawn from the object's own key. ``kv_cache``: None,
+    or the :class:`~tinyjax.oop.KVCache` that :func:`~tinyjax.oop.enable_kv_cache` attached.
+    """
+
+    def __init__(
+        self, vocab_size: int, embed_dim: int, num_layers: int, num_heads: int, max_seq_len: int = 1024, **options: Any
+    ):
+        layer = tj.GPT(vocab_size, embed_dim, num_layers, num_heads, max_seq_len)
+        key = options.pop("key", None)
+        self._hold(layer, layer.init(next_key() if key is None else key))
+        self._configure()
+
+    def _configure(self) -> None:
+        embedding, positions, blocks, _, _ = self.layer.children
+        block = blocks.children[0].config
+        self.vocab_size, self.embed_dim = embedding.config["num_embeddings"], block["embed_dim"]
+        self.num_layers, self.num_heads = blocks.config["n"], block["num_heads"]
+        self.max_seq_len = positions.config["max_seq_len"]
+        self.kv_cache: Any = None
+        self.key = next_key()
+
+    def generate(
+        self, prompt_tokens: Any, max_new_tokens: int = 50, temperature: float = 1.0, top_k: int | None = None
+    ) -> Tensor:
+        tokens = jnp.asarray(as_array(prompt_tokens), jnp.int32)
+        params = self.params
+        if self.kv_cache is not None:  # module 17: prefill once, then one compiled step per token
+            self.kv_cache.reset()
+            logits, self.kv_cache.state = gpt.prefill(self.layer, params, tokens, self.kv_cache.state)
+            logits = logits[:, -1]
+        for i in range(max_new_tokens):
+            if self.kv_cache is None:  # module 13: the whole model over the whole sequence, every step
+                logits = self.layer.apply(params, tokens)[:, -1]
+            token = self._sample(logits, temperature, top_k)
+            tokens = jnp.concatenate([tokens, token[:, None]], axis=1)
+            if self.kv_cache is not None and i + 1 < max_new_tokens:
+                logits, self.kv_cache.state = gpt.decode_step(self.layer, params, token, self.kv_cache.state)
+        return Tensor(tokens)
+
+    def _sample(self, logits: jax.Array, temperature: float, top_k: int | None) -> jax.Array:
+        if temperature == 0:
+            return gpt.sample(logits, None)
+        self.key, key = jax.random.split(self.key)
+        return gpt.sample(logits, key, temperature, top_k)
