@@ -5,7 +5,7 @@
 * text: the source of a few standard-library modules (``argparse``, ``difflib``, ``textwrap``,
   ``pprint``, ``string``), read from this Python's installation (no download); the last 10% is
   the validation text. Characters outside printable ASCII become ``?``;
-* model: ``tj.GPT(vocab, 128, 4 layers, 4 heads, 96 positions)``: a Sequential of pure pairs;
+* model: ``tj.GPT(vocab, 64, 3 layers, 4 heads, 64 positions)``: a Sequential of pure pairs;
 * training: one ``jax.jit``-compiled AdamW step on random windows, a tqdm progress bar;
 * output in OUT_DIR: ``tiny_gpt_loss.png`` (train and validation loss against the unigram entropy),
   ``tiny_gpt.safetensors``;
@@ -74,7 +74,7 @@ def train(model, params, train_data, val_data, *, steps: int, batch: int, length
 
     evaluate = jax.jit(loss_fn)
     rng, val_rng = np.random.default_rng(seed), np.random.default_rng(seed + 1)
-    val_batches = [batches(val_data, val_rng, batch, length) for _ in range(8)]  # the same windows every time
+    val_batches = [batches(val_data, val_rng, batch, length) for _ in range(4)]  # the same windows every time
     history: dict[str, list[float]] = {"step": [], "train": [], "val": []}
     every = max(steps // 20, 1)
     with tqdm(total=steps, desc="training", unit="step", file=sys.stdout, mininterval=1.0) as bar:
@@ -115,7 +115,7 @@ def show(label: str, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path, help="folder for the loss curve PNG and the weights file")
-    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--quick", action="store_true", help="a tiny model and 30 steps (CI)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"text: {len(text):,} characters of {', '.join(MODULES)}; vocabulary {len(chars)}")
     print(f"unigram entropy: {entropy:.3f} nats/char ({entropy / math.log(2):.3f} bits)")
 
-    embed, layers, heads, length = (32, 1, 2, 32) if args.quick else (128, 4, 4, 96)
+    embed, layers, heads, length = (32, 1, 2, 32) if args.quick else (64, 3, 4, 64)
     steps = 30 if args.quick else args.steps
     model = tj.GPT(len(chars), embed, layers, heads, length)
     params = model.init(jax.random.key(args.seed))
