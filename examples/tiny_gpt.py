@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     show("after training (temperature 0.8, top-10)", decode(sampled))
 
     oop_model = tinyjax.oop.GPT.from_functional(model, params)  # the same arrays, TinyTorch's GPT API
+    tinyjax.oop.enable_kv_cache(oop_model)  # module 17; without it each new length compiles a forward pass
     oop_text = oop_model.generate(tinyjax.oop.Tensor(prompt), max_new_tokens=new, temperature=0.0)
     same = bool(np.array_equal(np.asarray(oop_text.data)[:, len(PROMPT) :], np.asarray(greedy)))
     print(f"OOP face (tinyjax.oop.GPT.generate) gives the same greedy text: {same}")
