@@ -29,9 +29,10 @@ class _Held(Module):
     """A module whose params are a pytree of Tensors over one functional layer's params."""
 
     def _hold(self, layer: Layer, params: Params) -> None:
-        expected = jax.tree_util.tree_structure(layer.param_shapes())
-        if jax.tree_util.tree_structure(params) != expected:
-            raise ParamsError(layer.name, str(expected), str(jax.tree_util.tree_structure(params)), what="params")
+        expected = str(jax.tree_util.tree_structure(layer.param_shapes()))
+        got = str(jax.tree_util.tree_structure(params))
+        if got != expected:
+            raise ParamsError(layer.name, expected, got, what="params")
         self.layer = layer
         self._tensors = jax.tree_util.tree_map(Tensor, params)
 
