@@ -1,8 +1,9 @@
 """The conformance table: one row per public layer, driving every generic property in test_conformance.py.
 
 Adding a layer means adding its row here (docs/architecture.md, "Adding a layer"). A row is a
-small instance, an input shape, the output shape it must give, and an input shape it must refuse
-(None where every shape of a floating input is accepted). Whether a torch counterpart exists, and
+small instance, an input shape (and dtype: integer indices for an Embedding), the output shape it
+must give, an input shape it must refuse (None where every shape is accepted) and an input dtype it
+must refuse (None where every dtype is: Flatten, Identity, Lambda). Whether a torch counterpart exists, and
 what it is, the layer says itself (``layer.torch``); the tests build it from that description and
 compare outputs, so a wrong description fails.
 """
@@ -10,8 +11,10 @@ compare outputs, so a wrong description fails.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 import tinyjax as tj
 
@@ -23,7 +26,8 @@ class Row:
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     bad_shape: tuple[int, ...] | None = None
-    floating_only: bool = True  # integer input refused with DTypeError (a Lambda knows nothing of its function)
+    refuses: Any = jnp.int32  # an input dtype refused with DTypeError; None: any dtype (Lambda, Flatten, Identity)
+    input_dtype: Any = jnp.float32  # Embedding takes integer indices (drawn in [0, vocab))
 
     @property
     def id(self) -> str:
@@ -42,7 +46,7 @@ TABLE = (
     Row("Softmax", tj.Softmax(), (4, 5), (4, 5)),
     Row("Softmax", tj.Softmax(axis=0), (4, 5), (4, 5), bad_shape=()),
     Row("Dropout", tj.Dropout(0.25), (4, 5), (4, 5)),
-    Row("Lambda", tj.Lambda(jax.nn.silu), (4, 5), (4, 5), floating_only=False),
+    Row("Lambda", tj.Lambda(jax.nn.silu), (4, 5), (4, 5), refuses=None),
     Row(
         "Sequential",
         tj.Sequential(tj.Linear(5, 8), tj.GELU(), tj.Dropout(0.1), tj.Linear(8, 3)),
@@ -60,4 +64,48 @@ TABLE = (
         "SinusoidalPositionalEncoding", tj.SinusoidalPositionalEncoding(6, 4), (2, 5, 4), (2, 5, 4), bad_shape=(2, 7, 4)
     ),
     Row("Repeat", tj.Repeat(tj.Sequential(tj.Linear(5, 5), tj.Tanh()), 3), (4, 5), (4, 5), bad_shape=(4, 6)),
+    Row("LayerNorm", tj.LayerNorm(5), (4, 5), (4, 5), bad_shape=(4, 6)),
+    Row("LayerNorm", tj.LayerNorm((3, 5), eps=1e-3, elementwise_affine=False), (2, 3, 5), (2, 3, 5), bad_shape=(3, 4)),
+    Row("RMSNorm", tj.RMSNorm(5), (4, 5), (4, 5), bad_shape=(4, 6)),
+    Row("RMSNorm", tj.RMSNorm((3, 5), eps=1e-6), (2, 3, 5), (2, 3, 5), bad_shape=(2, 5, 3)),
+    Row("Embedding", tj.Embedding(7, 4), (3, 5), (3, 5, 4), refuses=jnp.float32, input_dtype=jnp.int32),
+    Row("PositionalEncoding", tj.PositionalEncoding(6, 4), (2, 5, 4), (2, 5, 4), bad_shape=(2, 7, 4)),
+    Row("Flatten", tj.Flatten(), (2, 3, 4), (2, 12), bad_shape=(4,), refuses=None),
+    Row("Flatten", tj.Flatten(0, -2), (2, 3, 4), (6, 4), bad_shape=(4,), refuses=None),
+    Row("Identity", tj.Identity(), (4, 5), (4, 5), refuses=None),
+    Row("Residual", tj.Residual(tj.Sequential(tj.Linear(5, 5), tj.Tanh())), (4, 5), (4, 5), bad_shape=(4, 6)),
+    Row("Conv2d", tj.Conv2d(3, 4, 3), (2, 3, 6, 5), (2, 4, 4, 3), bad_shape=(2, 2, 6, 5)),
+    Row("Conv2d", tj.Conv2d(2, 3, (3, 2), stride=2, padding=1, bias=False), (2, 2, 5, 4), (2, 3, 3, 3), (2, 3, 5, 4)),
+    Row("MaxPool2d", tj.MaxPool2d(2), (2, 3, 6, 5), (2, 3, 3, 2), bad_shape=(6, 5)),
+    Row("MaxPool2d", tj.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 5), (2, 3, 3, 3), bad_shape=(6, 5)),
+    Row("AvgPool2d", tj.AvgPool2d(2), (2, 3, 6, 5), (2, 3, 3, 2), bad_shape=(6, 5)),
+    Row("AvgPool2d", tj.AvgPool2d(3, stride=2, padding=1), (2, 3, 6, 5), (2, 3, 3, 3), bad_shape=(6, 5)),
+    Row(
+        "AvgPool2d",
+        tj.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+        (2, 3, 4, 5),
+        (2, 3, 4, 5),
+        bad_shape=(6, 5),
+    ),
+    Row("BatchNorm1d", tj.BatchNorm1d(5), (4, 5), (4, 5), bad_shape=(4, 6)),
+    Row("BatchNorm1d", tj.BatchNorm1d(3, momentum=None), (4, 3), (4, 3), bad_shape=(4, 5, 3)),
+    Row("BatchNorm2d", tj.BatchNorm2d(3), (2, 3, 4, 5), (2, 3, 4, 5), bad_shape=(2, 4, 4, 5)),
+    # Flatten(-3) flattens (C, H, W) with or without the batch axis, so vmap over examples sees the same model.
+    # LayerNorm, RMSNorm and Embedding are not in this chain: XLA counts their FLOPs differently alone and inside a
+    # larger program (tests/test_layers_torch.py runs them in a Sequential against torch instead).
+    Row(
+        "Sequential",
+        tj.Sequential(
+            tj.Conv2d(3, 4, 3, padding=1),
+            tj.BatchNorm2d(4),
+            tj.ReLU(),
+            tj.MaxPool2d(2),
+            tj.Flatten(-3),
+            tj.Linear(24, 6),
+            tj.Identity(),
+        ),
+        (2, 3, 4, 6),
+        (2, 6),
+        bad_shape=(2, 2, 4, 6),
+    ),
 )

@@ -27,8 +27,19 @@ KEY = jax.random.key(0)
 
 def _setup(row: Row, dtype=jnp.float32):
     params = row.layer.init(KEY)
+    if jnp.issubdtype(row.input_dtype, jnp.integer):  # indices, drawn in [0, 4): every table row has 4 or more
+        return params, jax.random.randint(jax.random.key(1), row.input_shape, 0, 4, row.input_dtype)
     x = jax.random.normal(jax.random.key(1), row.input_shape, dtype)
     return params, x
+
+
+def _floating(a) -> bool:
+    return jnp.issubdtype(a.dtype, jnp.floating)
+
+
+def _cast(tree, dtype):
+    """Floating leaves cast to ``dtype``; integer ones (indices, a batch counter) kept."""
+    return jax.tree_util.tree_map(lambda a: a.astype(dtype) if _floating(a) else a, tree)
 
 
 def test_every_public_layer_has_a_row():
@@ -41,8 +52,8 @@ def test_every_public_layer_has_a_row():
 def test_output_shape_and_param_shapes(row):
     params, x = _setup(row)
     y = row.layer.apply(params, x)
-    assert y.shape == row.output_shape and y.dtype == x.dtype
-    assert row.layer.output_shape(row.input_shape) == row.output_shape
+    assert y.shape == row.output_shape and y.dtype == (x.dtype if _floating(x) else jnp.float32)
+    assert row.layer.output_shape(row.input_shape, row.input_dtype) == row.output_shape
     shapes = row.layer.param_shapes()
     assert jax.tree_util.tree_structure(shapes) == jax.tree_util.tree_structure(params)
     for struct, array in zip(jax.tree_util.tree_leaves(shapes), jax.tree_util.tree_leaves(params), strict=True):
@@ -77,15 +88,20 @@ EPS = 1e-6
 def test_grad_matches_finite_differences(row):
     with jax.enable_x64(True):
         params, x = _setup(row)
-        params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), params)
-        x = x.astype(jnp.float64)
+        params, x = _cast((params, x), jnp.float64)
         weights = jax.random.normal(jax.random.key(2), row.output_shape, jnp.float64)
+        # differentiate every floating array (params and input); integer ones (indices, a batch counter) stay fixed
+        leaves, treedef = jax.tree_util.tree_flatten((params, x))
+        floating = [i for i, a in enumerate(leaves) if _floating(a)]
 
         def loss(flat, unravel):
-            p, v = unravel(flat)
+            values = list(leaves)
+            for i, v in zip(floating, unravel(flat), strict=True):
+                values[i] = v
+            p, v = jax.tree_util.tree_unflatten(treedef, values)
             return jnp.sum(row.layer.apply(p, v) * weights)
 
-        flat, unravel = ravel_pytree((params, x))
+        flat, unravel = ravel_pytree([leaves[i] for i in floating])
         grad = jax.grad(loss)(flat, unravel)
         for i in np.random.default_rng(0).choice(flat.size, min(flat.size, 10), replace=False):
             bump = jnp.zeros_like(flat).at[i].set(EPS)
@@ -102,9 +118,9 @@ HALF = [(jnp.bfloat16, 3e-2), (jnp.float16, 4e-3)]
 @pytest.mark.parametrize("dtype, tolerance", HALF, ids=["bfloat16", "float16"])
 def test_half_precision_inputs_and_params(row, dtype, tolerance):
     params, x = _setup(row)
-    low = row.layer.apply(jax.tree_util.tree_map(lambda a: a.astype(dtype), params), x.astype(dtype))
+    low = row.layer.apply(*_cast((params, x), dtype))
     assert low.dtype == dtype
-    reference = row.layer.apply(params, x.astype(dtype).astype(jnp.float32))
+    reference = row.layer.apply(params, _cast(_cast(x, dtype), jnp.float32))
     np.testing.assert_allclose(np.asarray(low, np.float32), reference, rtol=tolerance, atol=tolerance)
 
 
@@ -114,13 +130,14 @@ def test_errors_name_the_layer_inside_a_sequential(row):
     params = ((), row.layer.init(KEY))
     names = "|".join(re.escape(layer.name) for layer in _self_and_descendants(row.layer))
     where = rf"^Sequential\[1\]\S* (.* )?({names})"  # the innermost layer that refused, with its path
-    if row.floating_only:
+    if row.refuses is not None:
         with pytest.raises(tj.DTypeError, match=where):
-            model.apply(params, jnp.ones(row.input_shape, jnp.int32))
+            model.apply(params, jnp.ones(row.input_shape, row.refuses))
     if row.bad_shape is not None:
         with pytest.raises(tj.ShapeError, match=where):
-            model.apply(params, jnp.ones(row.bad_shape))
-    assert row.floating_only or row.bad_shape is None  # a row that checks nothing must say why (Lambda)
+            model.apply(params, jnp.ones(row.bad_shape, row.input_dtype))
+    # a row that checks nothing must be a layer that accepts every input by nature
+    assert row.refuses is not None or row.bad_shape is not None or row.factory in {"Lambda", "Identity"}
 
 
 def _self_and_descendants(layer: tj.Layer) -> list[tj.Layer]:
@@ -129,12 +146,12 @@ def _self_and_descendants(layer: tj.Layer) -> list[tj.Layer]:
 
 @ROWS
 def test_summary_flops_agree_with_xla(row):
-    report = tj.summary(row.layer, row.layer.param_shapes(), row.input_shape)
+    report = tj.summary(row.layer, row.layer.param_shapes(), row.input_shape, dtype=row.input_dtype)
     (block,) = row.layer.children if row.factory == "Repeat" else (None,)
     if block is None:
         assert report.flops == report.xla_flops
     else:  # XLA counts a loop's body once: the Repeat costs n times its block, as XLA counts the block
-        block_report = tj.summary(block, jax.eval_shape(block.init, KEY), row.input_shape)
+        block_report = tj.summary(block, jax.eval_shape(block.init, KEY), row.input_shape, dtype=row.input_dtype)
         assert report.flops == row.layer.config["n"] * block_report.xla_flops
 
 
@@ -174,8 +191,9 @@ def _has_torch(layer: tj.Layer) -> bool:
 def test_torch_oracle_and_round_trip(row):
     torch = pytest.importorskip("torch")
     if not _has_torch(row.layer):
-        assert row.factory in {"Repeat", "Lambda", "SinusoidalPositionalEncoding"}, (
-            f"{row.id} describes no torch counterpart"
+        # torch.nn has no Repeat, Lambda, Residual or positional encoding (nor a Sequential holding one)
+        assert row.factory in {"Repeat", "Lambda", "Residual", "PositionalEncoding", "SinusoidalPositionalEncoding"}, (
+            f"{row.id} has no torch module"
         )
         return
     params, x = _setup(row)
@@ -203,5 +221,5 @@ def test_oop_round_trip(row):
 @ROWS
 def test_export_runs_without_the_model_code(row):
     params, x = _setup(row)
-    run = tj.load_exported(tj.export(row.layer, params, features=row.input_shape[1:]))
+    run = tj.load_exported(tj.export(row.layer, params, features=row.input_shape[1:], dtype=row.input_dtype))
     np.testing.assert_allclose(run(x), row.layer.apply(params, x), rtol=1e-6, atol=1e-6)

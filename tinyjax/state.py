@@ -35,7 +35,7 @@ def split_state(layer: Layer, params: Params) -> tuple[Params, Params]:
     have the structure of ``layer``'s params.
     """
     info = layer.param_info()
-    if jax.tree_util.tree_structure(info, is_leaf=is_param_info) != jax.tree_util.tree_structure(params):
+    if str(jax.tree_util.tree_structure(info, is_leaf=is_param_info)) != str(jax.tree_util.tree_structure(params)):
         raise ConfigError(f"split_state: the params given do not have the structure of {layer.name}'s params")
 
     def pick(want_state: bool) -> Params:

@@ -31,7 +31,7 @@ def pair(name: str, value: Any, minimum: int = 1) -> tuple[int, int]:
     if (
         not isinstance(values, (tuple, list))
         or len(values) != 2
-        or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum for v in values)
+        or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < minimum for v in values)
     ):
         raise ConfigError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
     return int(values[0]), int(values[1])
@@ -39,7 +39,7 @@ def pair(name: str, value: Any, minimum: int = 1) -> tuple[int, int]:
 
 def check_eps(eps: Any, layer: str) -> float:
     """``eps`` as a positive float, else ConfigError."""
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not float(eps) > 0:
         raise ConfigError(f"{layer}: eps must be a positive number, got {eps!r}")
     return float(eps)
 

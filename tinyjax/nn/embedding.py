@@ -106,8 +106,7 @@ def PositionalEncoding(max_seq_len: int, embed_dim: int) -> Layer:
         functools.partial(_positional, length=length, dim=dim, name=name),
         doc=f"``apply(params, x) -> y``: {name}; ``(..., T, {dim})`` -> the same shape, ``T <= {length}``.",
         config={"max_seq_len": length, "embed_dim": dim},
-        in_features=dim,
-        out_features=dim,
+        out_features=dim,  # no in_features: the input needs a sequence axis, not one sample (D,)
         axes={"weight": ("position", "embed")},
         flops=_added,
         oop="PositionalEncoding",

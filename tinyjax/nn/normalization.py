@@ -84,7 +84,7 @@ def LayerNorm(normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elemen
         functools.partial(_layer_norm, shape=shape, eps=eps, affine=affine, name=name),
         doc=f"``apply(params, x) -> y``: {name} over the last {len(shape)} axes; ``y`` has ``x``'s shape and dtype.",
         config={"normalized_shape": shape, "eps": eps, "elementwise_affine": affine},
-        in_features=shape[-1],
+        in_features=shape[-1] if len(shape) == 1 else None,  # one sample (in,) fits only a 1-D shape
         out_features=shape[-1],
         axes={"weight": _norm_axes(shape), "bias": _norm_axes(shape)},
         torch=Torch("LayerNorm", {"normalized_shape": shape, "eps": eps, "elementwise_affine": affine}),
@@ -130,7 +130,7 @@ def RMSNorm(normalized_shape: int | tuple[int, ...], eps: float | None = None) -
         functools.partial(_rms_norm, shape=shape, eps=eps, name=name),
         doc=f"``apply(params, x) -> y``: {name} over the last {len(shape)} axes; ``y`` has ``x``'s shape and dtype.",
         config={"normalized_shape": shape, "eps": eps},
-        in_features=shape[-1],
+        in_features=shape[-1] if len(shape) == 1 else None,
         out_features=shape[-1],
         axes={"weight": _norm_axes(shape)},
         torch=Torch("RMSNorm", {"normalized_shape": shape, "eps": eps}),

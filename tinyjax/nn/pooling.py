@@ -29,7 +29,8 @@ def _empty(key: jax.Array) -> Params:
     return ()
 
 
-def _window(x: jax.Array, init: Any, op: Any, kernel: tuple[int, int], stride: tuple[int, int], padding: Any) -> Any:
+def _window(x: jax.Array, init: float, op: Any, kernel: tuple[int, int], stride: tuple[int, int], padding: Any) -> Any:
+    """``reduce_window`` over the last two axes; ``init`` a Python scalar: JAX then knows the monoid (and its grad)."""
     lead = (1,) * (jnp.ndim(x) - 2)
     pads = [(0, 0)] * (jnp.ndim(x) - 2) + [(p, p) for p in padding]
     return jax.lax.reduce_window(x, init, op, lead + kernel, lead + stride, pads)
@@ -38,7 +39,7 @@ def _window(x: jax.Array, init: Any, op: Any, kernel: tuple[int, int], stride: t
 def _max_pool(params: Params, x: jax.Array, *, kernel: Any, stride: Any, padding: Any, name: str) -> jax.Array:
     check_no_params(params, name)
     check_spatial(x, None, kernel, padding, name)
-    return _window(x, jnp.array(-jnp.inf, x.dtype), jax.lax.max, kernel, stride, padding)
+    return _window(x, -jnp.inf, jax.lax.max, kernel, stride, padding)
 
 
 def _avg_pool(
@@ -47,10 +48,10 @@ def _avg_pool(
     check_no_params(params, name)
     check_spatial(x, None, kernel, padding, name)
     dtype, work = compute_dtype(x)
-    total = _window(x.astype(work), jnp.array(0, work), jax.lax.add, kernel, stride, padding)
+    total = _window(x.astype(work), 0.0, jax.lax.add, kernel, stride, padding)
     if include_pad or padding == (0, 0):
         return (total / math.prod(kernel)).astype(dtype)
-    counts = _window(jnp.ones(x.shape[-2:], work), jnp.array(0, work), jax.lax.add, kernel, stride, padding)
+    counts = _window(jnp.ones(x.shape[-2:], work), 0.0, jax.lax.add, kernel, stride, padding)
     return (total / counts).astype(dtype)
 
 

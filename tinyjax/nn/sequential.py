@@ -37,8 +37,8 @@ def Sequential(*layers: Any) -> Layer:
     ``Sequential(Linear(784, 128), Linear(64, 10))`` raises :class:`~tinyjax.ShapeError`
     naming ``Sequential[1] Linear(64 -> 10)``, the shape it expected and the one it got.
 
-    Limits: one input and one output per layer, applied in order. For a skip connection wrap the
-    block (``x + block(x)``) in a pair of your own; for n identical blocks use :func:`~tinyjax.Repeat`,
+    Limits: one input and one output per layer, applied in order. For a skip connection use
+    :func:`~tinyjax.Residual` (``x + block(x)``); for n identical blocks use :func:`~tinyjax.Repeat`,
     which compiles in the time of one.
     """
     if len(layers) == 1 and isinstance(layers[0], (list, tuple)) and not _is_user_pair(layers[0]):

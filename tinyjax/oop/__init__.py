@@ -11,13 +11,24 @@ calls the functional layer's compiled ``apply``; ``model.to_functional()`` and
 
 from tinyjax.oop._random import manual_seed
 from tinyjax.oop.bridge import from_functional
+from tinyjax.oop.embeddings import Embedding, PositionalEncoding
 from tinyjax.oop.memoization import KVCache, disable_kv_cache, enable_kv_cache
 from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, Softmax, Tanh
 from tinyjax.oop.sequential import Sequential
+from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d
 from tinyjax.oop.tensor import Tensor
 from tinyjax.oop.transformer import GPT, MultiHeadAttention, TransformerBlock
 
 __all__ = [
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Embedding",
+    "Flatten",
+    "LayerNorm",
+    "MaxPool2d",
+    "PositionalEncoding",
     "GELU",
     "GPT",
     "KVCache",

@@ -9,7 +9,9 @@ tinyjax stores a Linear's weight as ``(in, out)`` (``y = x @ W + b``); ``torch.n
 
 Given the layer, each param moves as its layer describes it (:meth:`tinyjax.Layer.param_info`):
 its torch name, and the permutation from tinyjax's logical axes (``("in", "out")``) to torch's
-(``("out", "in")``). A param no layer describes (a user's pair) is copied as it is. Without a
+(``("out", "in")``), and torch's dtype where it keeps another (BatchNorm's ``num_batches_tracked``:
+int64 in torch, int32 here, converted both ways and checked to hold the same value). A param no
+layer describes (a user's pair) is copied as it is. Without a
 layer (params alone, as in earlier releases) every tensor named ``weight`` with two or more axes
 has its last two axes swapped: right for Linear-only models, so pass the layer for anything else.
 torch is imported only when these functions run (``pip install 'tinyjax[torch]'``). bfloat16 and
@@ -44,20 +46,23 @@ def _torch() -> Any:
     return torch
 
 
-def _moves(ndims: Mapping[str, int], layer: Layer | None) -> dict[str, tuple[str, tuple[int, ...] | None]]:
-    """``{tinyjax name: (torch name, permutation to torch's axis order or None)}`` for the named params."""
+Move = tuple[str, tuple[int, ...] | None, str | None]
+
+
+def _moves(ndims: Mapping[str, int], layer: Layer | None) -> dict[str, Move]:
+    """``{tinyjax name: (torch name, permutation to torch's axis order or None, torch dtype or None)}``."""
     if layer is None:
-        return {name: (name, _legacy_swap(name, ndim)) for name, ndim in ndims.items()}
+        return {name: (name, _legacy_swap(name, ndim), None) for name, ndim in ndims.items()}
     paths, _ = jax.tree_util.tree_flatten_with_path(layer.param_info(), is_leaf=is_param_info)
     return {path_name(path): _move(path_name(path), info) for path, info in paths}
 
 
-def _move(name: str, info: ParamInfo) -> tuple[str, tuple[int, ...] | None]:
+def _move(name: str, info: ParamInfo) -> Move:
     prefix = name.rpartition(".")[0]
     torch_name = f"{prefix}.{info.torch_name}" if prefix and info.torch_name else (info.torch_name or name)
     if info.axes is None or info.torch_axes is None or info.torch_axes == info.axes:
-        return torch_name, None
-    return torch_name, tuple(info.axes.index(axis) for axis in info.torch_axes)
+        return torch_name, None, info.torch_dtype
+    return torch_name, tuple(info.axes.index(axis) for axis in info.torch_axes), info.torch_dtype
 
 
 def _legacy_swap(name: str, ndim: int) -> tuple[int, ...] | None:
@@ -83,11 +88,11 @@ def to_torch_state_dict(params: Params, layer: Layer | None = None) -> OrderedDi
     moves = _moves({name: np.ndim(leaf) for name, leaf in named.items()}, layer)
     state = OrderedDict()
     for name, leaf in named.items():
-        torch_name, permutation = moves.get(name, (name, None))
+        torch_name, permutation, torch_dtype = moves.get(name, (name, None, None))
         array = np.asarray(leaf)
         if permutation is not None:
             array = np.transpose(array, permutation)
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, dtype=torch_dtype, order="C")  # order="C" keeps a 0-d array 0-d
         if array.dtype == ml_dtypes.bfloat16:  # numpy has no bfloat16 torch understands: move the bits
             state[torch_name] = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
         else:
@@ -124,16 +129,26 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], like: Any) -> Params:
     target = template(like)
     ndims = {name: len(shape) for name, (shape, _) in target.specs.items()}
     moves = _moves(ndims, like if isinstance(like, Layer) else None)
-    ours = {torch_name: (name, permutation) for name, (torch_name, permutation) in moves.items()}
+    ours = {torch_name: (name, permutation, dtype) for name, (torch_name, permutation, dtype) in moves.items()}
     found, arrays = {}, {}
     for torch_name, tensor in state_dict.items():
-        name, permutation = ours.get(torch_name, (torch_name, None))
+        name, permutation, torch_dtype = ours.get(torch_name, (torch_name, None, None))
         array = _to_numpy(torch, torch_name, tensor)
+        if torch_dtype is not None and array.dtype == torch_dtype and name in target.specs:
+            array = _narrowed(torch_name, array, target.specs[name][1])
         found[name] = (tuple(array.shape), array.dtype)  # PyTorch's layout: the shapes the user holds
         arrays[name] = array if permutation is None else np.transpose(array, np.argsort(permutation))
     expected = {name: (_permuted(shape, moves[name][1]), dtype) for name, (shape, dtype) in target.specs.items()}
     target.check(found, source="the PyTorch state_dict", expected=expected)
     return target.build(arrays)
+
+
+def _narrowed(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``array`` (torch's dtype) in tinyjax's ``dtype``; ConfigError if a value does not survive the cast."""
+    narrowed = array.astype(dtype)
+    if not np.array_equal(narrowed, array):
+        raise ConfigError(f"state_dict entry {name!r} holds values that {dtype} cannot represent exactly")
+    return narrowed
 
 
 def _permuted(shape: tuple[int, ...], permutation: tuple[int, ...] | None) -> tuple[int, ...]:

@@ -101,7 +101,8 @@ class Predictor:
     def _run(self, params: Params, x: jax.Array) -> jax.Array:
         if self.dtype is None:
             return self.layer.raw_apply(params, x)
-        return self.layer.raw_apply(params, x.astype(self.dtype)).astype(jnp.float32)
+        x = x.astype(self.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x  # indices stay integers
+        return self.layer.raw_apply(params, x).astype(jnp.float32)
 
     def _compile(self, batch: int) -> None:
         if batch not in self._buckets:
@@ -134,8 +135,8 @@ class Predictor:
         shape = tuple(np.shape(x))
         if not shape or shape[1:] != self.features:
             raise ShapeError(f"Predictor({self.layer.name})", ("batch", *self.features), shape)
-        if jnp.issubdtype(x.dtype, jnp.floating) != jnp.issubdtype(self.input_dtype, jnp.floating):
-            kind = "floating" if jnp.issubdtype(self.input_dtype, jnp.floating) else "integer (token ids)"
+        kind = "integer" if jnp.issubdtype(self.input_dtype, jnp.integer) else "floating"  # the example's (Embedding)
+        if not jnp.issubdtype(x.dtype, jnp.integer if kind == "integer" else jnp.floating):
             raise DTypeError(f"Predictor({self.layer.name})", f"expected {kind} input, got {x.dtype}")
         n = shape[0]
         bucket = self._bucket_for(n)

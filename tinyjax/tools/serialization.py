@@ -101,7 +101,7 @@ def save(
     named = named_parameters(params)
     if len(named) != len(jax.tree_util.tree_leaves(params)):
         raise ConfigError(f"two params share one name in {sorted(named)}: rename the dict keys before saving")
-    tensors = {name: np.ascontiguousarray(np.asarray(leaf)) for name, leaf in named.items()}
+    tensors = {name: np.asarray(leaf, order="C") for name, leaf in named.items()}  # 0-d stays 0-d
     if layer is not None:  # the header will name this layer: the params must be its own
         template(layer).check(
             {name: (array.shape, array.dtype) for name, array in tensors.items()},
