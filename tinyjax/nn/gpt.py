@@ -18,7 +18,6 @@ decode as one ``jax.lax.scan`` over the compiled step. Nothing is hidden in an o
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any
 
@@ -66,9 +65,7 @@ def GPT(
     embed = check_features("embed_dim", embed_dim)
     length = check_features("max_seq_len", max_seq_len)
     if positions == "learned":
-        # A learned PositionalEncoding states in_features, so Sequential's build-time probe would feed it
-        # one (E,) vector, which has no sequence axis; without it the probe starts at the blocks' output.
-        position_layer = dataclasses.replace(PositionalEncoding(length, embed), in_features=None)
+        position_layer = PositionalEncoding(length, embed)
     elif positions == "sinusoidal":
         position_layer = transformer.SinusoidalPositionalEncoding(length, embed)
     else:
