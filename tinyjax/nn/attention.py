@@ -177,6 +177,9 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
       query may attend to a key (torch's ``attn_mask`` is the opposite), or floating, added to the
       scores (``-inf`` forbids). A query row with no allowed key gives zeros before the output
       projection, not NaN. bfloat16 / float16 are computed in float32 and rounded once.
+
+    Cost: ``layer.flops`` counts ``apply`` without a ``mask`` as XLA does, ``seq^2`` terms included
+    (a mask adds a select or an add per score).
     """
     embed = check_features("embed_dim", embed_dim)
     heads = check_features("num_heads", num_heads)

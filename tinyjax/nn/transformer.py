@@ -218,5 +218,4 @@ def SinusoidalPositionalEncoding(max_seq_len: int, embed_dim: int) -> Layer:
         config={"max_seq_len": length, "embed_dim": dim},
         out_features=dim,
         flops=lambda params, x, y: math.prod(y.shape),  # one add per element
-        oop="SinusoidalPositionalEncoding",
     )
