@@ -62,3 +62,15 @@ def test_kv_cache_object_update_get_advance():
         cache.update(0, key, value)
     cache.reset()
     assert cache.seq_pos == 0
+
+
+def test_scaled_dot_product_attention_with_tinytorch_causal_mask():
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.normal(size=(2, 4, 3)).astype(np.float32) for _ in range(3))
+    mask = oop.create_causal_mask(4)
+    out, weights = oop.scaled_dot_product_attention(q, k, v, mask)
+    scores = q @ k.transpose(0, 2, 1) / np.sqrt(3) + np.where(np.tril(np.ones((4, 4))) > 0, 0.0, -np.inf)
+    expected = np.exp(scores - scores.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    np.testing.assert_allclose(weights.data, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.data, expected @ v, rtol=1e-5, atol=1e-6)

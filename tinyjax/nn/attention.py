@@ -29,7 +29,7 @@ from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.layer import Layer, Params, Torch, cached, define, factory
 from tinyjax.nn._common import check_dict_params, compute_dtype
 
-__all__ = ["MultiHeadAttention", "attend", "decode", "init_cache"]
+__all__ = ["MultiHeadAttention", "attend", "attention_weights", "decode", "init_cache"]
 
 Cache = dict[str, jax.Array]
 """``{"key": (B, L, H, D), "value": (B, L, H, D)}``: the keys and values of positions ``0..L-1``."""
@@ -73,12 +73,12 @@ def _heads(x: jax.Array, params: Params, num_heads: int, work: Any) -> tuple[jax
     return tuple(t.reshape(*t.shape[:-1], num_heads, embed // num_heads) for t in (q, k, v))  # type: ignore[return-value]
 
 
-def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:
-    """Softmax attention of queries (..., Tq, H, D) over keys and values (..., Tk, H, D) -> (..., Tq, H*D).
+def attention_weights(q: jax.Array, k: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:
+    """Softmax weights ``(..., H, Tq, Tk)`` of queries (..., Tq, H, D) over keys (..., Tk, H, D).
 
     ``allowed``: a boolean array broadcastable to (..., H, Tq, Tk), True where a query may see a key;
     ``additive``: a float array of the same broadcast shape added to the scores. A query that may see
-    no key at all (a fully masked row) gets zeros, never NaN: its row of weights is all zero.
+    no key at all (a fully masked row) gets a row of zeros, never NaN.
     """
     scores = jnp.einsum("...qhd,...khd->...hqk", q, k)
     if additive is not None:
@@ -89,8 +89,15 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additi
     top = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0))
     weights = jnp.exp(scores - top)
     total = jnp.sum(weights, axis=-1, keepdims=True)
-    weights = weights / jnp.where(total > 0, total, 1)
-    out = jnp.einsum("...hqk,...khd->...qhd", weights, v)
+    return weights / jnp.where(total > 0, total, 1)
+
+
+def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:
+    """Attention of queries (..., Tq, H, D) over keys and values (..., Tk, H, D) -> (..., Tq, H*D).
+
+    The weights are :func:`attention_weights` (masks as there); a fully masked query gives zeros.
+    """
+    out = jnp.einsum("...hqk,...khd->...qhd", attention_weights(q, k, allowed, additive), v)
     return out.reshape(*out.shape[:-2], out.shape[-2] * out.shape[-1])
 
 

@@ -17,7 +17,13 @@ from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU,
 from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d
 from tinyjax.oop.tensor import Tensor
-from tinyjax.oop.transformer import GPT, MultiHeadAttention, TransformerBlock
+from tinyjax.oop.transformer import (
+    GPT,
+    MultiHeadAttention,
+    TransformerBlock,
+    create_causal_mask,
+    scaled_dot_product_attention,
+)
 
 __all__ = [
     "AvgPool2d",
@@ -34,7 +40,9 @@ __all__ = [
     "KVCache",
     "MultiHeadAttention",
     "TransformerBlock",
+    "create_causal_mask",
     "disable_kv_cache",
+    "scaled_dot_product_attention",
     "enable_kv_cache",
     "Dropout",
     "Functional",

@@ -17,12 +17,29 @@ import jax.numpy as jnp
 import tinyjax as tj
 from tinyjax._errors import ParamsError
 from tinyjax.layer import Layer, Params
-from tinyjax.nn import gpt
+from tinyjax.nn import attention, gpt
 from tinyjax.oop._random import next_key
 from tinyjax.oop.modules import Module
 from tinyjax.oop.tensor import Tensor, as_array
 
-__all__ = ["GPT", "MultiHeadAttention", "TransformerBlock"]
+__all__ = ["GPT", "MultiHeadAttention", "TransformerBlock", "create_causal_mask", "scaled_dot_product_attention"]
+
+
+def scaled_dot_product_attention(Q: Any, K: Any, V: Any, mask: Any = None) -> tuple[Tensor, Tensor]:  # noqa: N803
+    """TinyTorch's module 12 function: ``(output (..., Tq, D), weights (..., Tq, Tk))`` of one head.
+
+    ``Q`` (..., Tq, D), ``K`` and ``V`` (..., Tk, D); ``mask`` broadcastable to (..., Tq, Tk), True
+    (or 1) where a query may attend, as TinyTorch's. Scores are scaled by ``1 / sqrt(D)``.
+    """
+    q, k, v = (as_array(t)[..., None, :] for t in (Q, K, V))  # one head: (..., T, 1, D)
+    allowed = None if mask is None else as_array(mask).astype(bool)[..., None, :, :]
+    weights = attention.attention_weights(q / jnp.sqrt(q.shape[-1]), k, allowed)
+    return Tensor(jnp.einsum("...hqk,...khd->...qd", weights, v)), Tensor(weights[..., 0, :, :])
+
+
+def create_causal_mask(seq_len: int) -> Tensor:
+    """TinyTorch's ``(1, T, T)`` causal mask: 1 where position ``i`` may attend to ``j <= i``, 0 above."""
+    return Tensor(jnp.tril(jnp.ones((1, seq_len, seq_len), jnp.float32)))
 
 
 class _Held(Module):
