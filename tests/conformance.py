@@ -54,6 +54,15 @@ TABLE = (
         (4, 3),
         (4, 6),
     ),
+    Row("MultiHeadAttention", tj.MultiHeadAttention(8, 2), (2, 5, 8), (2, 5, 8), bad_shape=(2, 5, 6)),
+    Row(
+        "MultiHeadAttention", tj.MultiHeadAttention(6, 3, bias=False, causal=True), (3, 4, 6), (3, 4, 6), bad_shape=(6,)
+    ),
+    Row("TransformerBlock", tj.TransformerBlock(8, 2, causal=False), (2, 5, 8), (2, 5, 8), bad_shape=(2, 5, 6)),
+    Row("TransformerBlock", tj.TransformerBlock(8, 4, mlp_ratio=2, dropout=0.1), (2, 3, 8), (2, 3, 8), bad_shape=(8,)),
+    Row(
+        "SinusoidalPositionalEncoding", tj.SinusoidalPositionalEncoding(6, 4), (2, 5, 4), (2, 5, 4), bad_shape=(2, 7, 4)
+    ),
     Row("Repeat", tj.Repeat(tj.Sequential(tj.Linear(5, 5), tj.Tanh()), 3), (4, 5), (4, 5), bad_shape=(4, 6)),
     Row("LayerNorm", tj.LayerNorm(5), (4, 5), (4, 5), bad_shape=(4, 6)),
     Row("LayerNorm", tj.LayerNorm((3, 5), eps=1e-3, elementwise_affine=False), (2, 3, 5), (2, 3, 5), bad_shape=(3, 4)),

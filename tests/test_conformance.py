@@ -177,6 +177,17 @@ def _torch_module(torch, layer: tj.Layer):
     return getattr(torch.nn, layer.torch.module)(**layer.torch.kwargs)
 
 
+def _torch_call(torch, module, x, layer: tj.Layer):
+    """``module(x)``; torch's attention takes query, key and value (x three times), and a causal layer's mask."""
+    causal = layer.config.get("causal", False)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(x.shape[-2]) if causal else None
+    if type(module).__name__ == "MultiheadAttention":
+        return module(x, x, x, attn_mask=mask, need_weights=False)[0]
+    if type(module).__name__ == "TransformerEncoderLayer":
+        return module(x, src_mask=mask, is_causal=causal)
+    return module(x)
+
+
 def _has_torch(layer: tj.Layer) -> bool:
     return layer.torch is not None and all(_has_torch(child) for child in layer.children)
 
@@ -185,14 +196,16 @@ def _has_torch(layer: tj.Layer) -> bool:
 def test_torch_oracle_and_round_trip(row):
     torch = pytest.importorskip("torch")
     if not _has_torch(row.layer):
-        # torch.nn has no Repeat, Lambda, Residual or PositionalEncoding (nor a Sequential holding one)
-        assert row.factory in {"Repeat", "Lambda", "Residual", "PositionalEncoding"}, f"{row.id} has no torch module"
+        # torch.nn has no Repeat, Lambda, Residual or positional encoding (nor a Sequential holding one)
+        assert row.factory in {"Repeat", "Lambda", "Residual", "PositionalEncoding", "SinusoidalPositionalEncoding"}, (
+            f"{row.id} has no torch module"
+        )
         return
     params, x = _setup(row)
     module = _torch_module(torch, row.layer).eval()
     module.load_state_dict(tj.interop.to_torch_state_dict(params, row.layer), strict=True)
     with torch.no_grad():
-        expected = module(torch.from_numpy(np.array(x))).numpy()
+        expected = _torch_call(torch, module, torch.from_numpy(np.array(x)), row.layer).numpy()
     np.testing.assert_allclose(row.layer.apply(params, x), expected, rtol=1e-5, atol=1e-6)
     back = tj.interop.from_torch_state_dict(module.state_dict(), row.layer)
     for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(back), strict=True):

@@ -40,6 +40,10 @@ BLOCKS = {
         + "y = t = logits; targets = jnp.zeros_like(logits)\n",
         "assert float(loss) > 0 and list(state_dict)[:2] == ['0.weight', '0.bias']",
     ),
+    "## Attention, transformers and a GPT": (
+        "import jax, jax.numpy as jnp, numpy as np, tinyjax as tj\n",
+        "assert logits.shape == (1, 96) and tokens.shape == (1, 20) and int(cache['length']) == 4",
+    ),
     "## Many devices": (
         "import os\nos.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=8'\n"
         "import jax, jax.numpy as jnp, numpy as np, tinyjax as tj\n",

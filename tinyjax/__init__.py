@@ -28,17 +28,20 @@ from tinyjax._errors import (
 from tinyjax._version import __version__
 from tinyjax.layer import Lambda, Layer, Params, as_layer
 from tinyjax.nn import activations as _activations
-from tinyjax.nn import linear, losses
+from tinyjax.nn import gpt, linear, losses
 from tinyjax.nn.activations import *  # noqa: F403  (every activation the module lists in __all__)
+from tinyjax.nn.attention import MultiHeadAttention
 from tinyjax.nn.basic import Flatten, Identity, Residual
 from tinyjax.nn.conv import Conv2d
 from tinyjax.nn.dropout import Dropout
 from tinyjax.nn.embedding import Embedding, PositionalEncoding
+from tinyjax.nn.gpt import GPT
 from tinyjax.nn.linear import Linear
 from tinyjax.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from tinyjax.nn.pooling import AvgPool2d, MaxPool2d
 from tinyjax.nn.repeat import Repeat
 from tinyjax.nn.sequential import Sequential
+from tinyjax.nn.transformer import SinusoidalPositionalEncoding, TransformerBlock
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
 from tinyjax.state import merge_state, split_state
 from tinyjax.tools import interop, sharding
@@ -57,15 +60,19 @@ __all__ = [
     "ConfigError",
     "DTypeError",
     "Dropout",
+    "GPT",
     "KeyArgumentError",
     "Lambda",
     "Layer",
     "Linear",
+    "MultiHeadAttention",
     "Params",
     "ParamsError",
     "Predictor",
     "Repeat",
     "Sequential",
+    "SinusoidalPositionalEncoding",
+    "TransformerBlock",
     "ShapeError",
     "Summary",
     "TinyjaxError",
@@ -76,6 +83,7 @@ __all__ = [
     "compile",
     "count_params",
     "export",
+    "gpt",
     "initializers",
     "interop",
     "linear",
@@ -89,6 +97,7 @@ __all__ = [
     "save",
     "sharding",
     "summary",
+    *_activations.__all__,
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -103,5 +112,4 @@ __all__ = [
     "Residual",
     "merge_state",
     "split_state",
-    *_activations.__all__,
 ]

@@ -22,12 +22,20 @@ from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.bridge import from_functional
 from tinyjax.oop.embeddings import Embedding, PositionalEncoding
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
+from tinyjax.oop.memoization import KVCache, disable_kv_cache, enable_kv_cache
 from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d
 from tinyjax.oop.tensor import Tensor
 from tinyjax.oop.training import CosineSchedule, Trainer, clip_grad_norm
+from tinyjax.oop.transformer import (
+    GPT,
+    MultiHeadAttention,
+    TransformerBlock,
+    create_causal_mask,
+    scaled_dot_product_attention,
+)
 
 Layer = Module  # TinyTorch's name for the base class
 
@@ -54,6 +62,14 @@ __all__ = [
     "BinaryCrossEntropyLoss",
     "CosineSchedule",
     "CrossEntropyLoss",
+    "GPT",
+    "KVCache",
+    "MultiHeadAttention",
+    "TransformerBlock",
+    "create_causal_mask",
+    "disable_kv_cache",
+    "scaled_dot_product_attention",
+    "enable_kv_cache",
     "Dropout",
     "Functional",
     "Layer",

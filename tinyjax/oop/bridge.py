@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinyjax.layer import Layer, Params
-from tinyjax.oop import embeddings, modules, spatial
+from tinyjax.oop import embeddings, modules, spatial, transformer
 from tinyjax.oop import sequential as _sequential
 
 __all__ = ["from_functional"]
@@ -24,7 +24,7 @@ def from_functional(layer: Layer, params: Params) -> modules.Module:
 
 _CLASSES: dict[str, type[modules.Module]] = {
     name: getattr(module, name)
-    for module in (modules, _sequential, spatial, embeddings)
+    for module in (modules, _sequential, spatial, embeddings, transformer)
     for name in module.__all__
     if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), modules.Module)
 }

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 import tinyjax as tj
-from tinyjax._errors import DTypeError
 from tinyjax.layer import Layer
 from tinyjax.oop import autograd
 from tinyjax.oop._random import next_key
 from tinyjax.oop.spatial import ParamModule
-from tinyjax.oop.tensor import Tensor
+from tinyjax.oop.tensor import Tensor, indices_of
 
 __all__ = ["Embedding", "PositionalEncoding"]
 
@@ -34,11 +31,7 @@ class Embedding(ParamModule):
 
     def forward(self, indices: Any) -> Tensor:
         """Integer indices (or a Tensor of whole numbers, which TinyTorch stores as float32) -> embeddings."""
-        if isinstance(indices, Tensor):  # a Tensor is float32 by TinyTorch's rule: its values are the indices
-            values = indices.data
-            if not np.array_equal(values, np.round(values)):
-                raise DTypeError(self.layer.name, "expected whole-number indices, got fractions in the Tensor")
-            indices = values.astype(np.int32)
+        indices = indices_of(indices, self.layer.name)
         return autograd.apply(self.layer.apply, (self.param_tensors(), indices))
 
 

@@ -57,6 +57,21 @@ def _float32(data: Any) -> jax.Array:
     return _copy_to_jax(data, jnp.float32)
 
 
+def array_of(value: Any) -> jax.Array:
+    """The jax array a Tensor holds, or ``value`` as a jax array with its own dtype (token ids, masks)."""
+    return value.array if isinstance(value, Tensor) else jnp.asarray(value)
+
+
+def indices_of(value: Any, layer: str) -> Any:
+    """Integer indices from ``value``: a Tensor's whole numbers (TinyTorch stores them as float32) or an array."""
+    if not isinstance(value, Tensor):
+        return value
+    values = value.data
+    if not np.array_equal(values, np.round(values)):
+        raise DTypeError(layer, "expected whole-number indices, got fractions in the Tensor")
+    return values.astype(np.int32)
+
+
 def as_tensor(value: Any) -> Tensor:
     """``value`` itself if it is a Tensor, else ``Tensor(value)`` (float32, no gradient)."""
     return value if isinstance(value, Tensor) else Tensor(value)

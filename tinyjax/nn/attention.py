@@ -1,0 +1,251 @@
+"""Multi-head self-attention, and its decode step over a key/value cache that is a plain value.
+
+``MultiHeadAttention(E, H)`` projects ``x`` (..., T, E) to queries, keys and values with one
+``(E, 3E)`` matrix (columns: all of q, then k, then v; head ``h`` owns columns ``h*D:(h+1)*D`` of
+each, ``D = E // H``), lets every query attend to the keys it may see, and projects the heads back
+with ``(E, E)``. The params are torch's ``nn.MultiheadAttention`` params, transposed::
+
+    {"in_proj_weight": (E, 3E), "in_proj_bias": (3E,), "out_proj_weight": (E, E), "out_proj_bias": (E,)}
+
+Decoding (:func:`decode`) runs the same math on the new tokens only: their keys and values are
+written into a cache ``{"key": (B, L, H, D), "value": (B, L, H, D)}`` at their positions, and the
+queries attend to the cache's first ``index + t`` rows. The cache goes in and comes out; nothing
+is kept between calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tinyjax import initializers
+from tinyjax._checks import check_features, check_float_input
+from tinyjax._errors import ConfigError, DTypeError, ShapeError
+from tinyjax.layer import Layer, Params, Torch, cached, define, factory
+from tinyjax.nn._common import check_dict_params, compute_dtype
+
+__all__ = ["MultiHeadAttention", "attend", "attention_weights", "decode", "init_cache"]
+
+Cache = dict[str, jax.Array]
+"""``{"key": (B, L, H, D), "value": (B, L, H, D)}``: the keys and values of positions ``0..L-1``."""
+
+
+def _shapes(embed_dim: int, bias: bool) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {"in_proj_weight": (embed_dim, 3 * embed_dim)}
+    if bias:
+        shapes["in_proj_bias"] = (3 * embed_dim,)
+    shapes["out_proj_weight"] = (embed_dim, embed_dim)
+    if bias:
+        shapes["out_proj_bias"] = (embed_dim,)
+    return shapes
+
+
+def _init(key: jax.Array, *, embed_dim: int, bias: bool) -> Params:
+    in_key, out_key = jax.random.split(key)
+    # torch: xavier-uniform over the stacked (3E, E) in-projection (the same bound for its transpose)
+    params = {
+        "in_proj_weight": initializers.xavier_uniform(in_key, (embed_dim, 3 * embed_dim), jnp.float32),
+        "out_proj_weight": initializers.xavier_uniform(out_key, (embed_dim, embed_dim), jnp.float32),
+    }
+    if bias:
+        params["in_proj_bias"] = jnp.zeros((3 * embed_dim,), jnp.float32)
+        params["out_proj_bias"] = jnp.zeros((embed_dim,), jnp.float32)
+    return params
+
+
+def _project(x: jax.Array, params: Params, name: str, work: Any) -> jax.Array:
+    y = x @ params[f"{name}_weight"].astype(work)
+    return y + params[f"{name}_bias"].astype(work) if f"{name}_bias" in params else y
+
+
+def _heads(x: jax.Array, params: Params, num_heads: int, work: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Queries (scaled by ``1/sqrt(D)``), keys and values of ``x`` (..., T, E), each (..., T, H, D)."""
+    embed = x.shape[-1]
+    q, k, v = jnp.split(x @ params["in_proj_weight"].astype(work), 3, axis=-1)
+    if "in_proj_bias" in params:  # added after the split: one add per element, however XLA fuses the slices
+        q, k, v = (t + b.astype(work) for t, b in zip((q, k, v), jnp.split(params["in_proj_bias"], 3), strict=True))
+    q = q * (1.0 / math.sqrt(embed // num_heads))
+    return tuple(t.reshape(*t.shape[:-1], num_heads, embed // num_heads) for t in (q, k, v))  # type: ignore[return-value]
+
+
+def attention_weights(q: jax.Array, k: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:
+    """Softmax weights ``(..., H, Tq, Tk)`` of queries (..., Tq, H, D) over keys (..., Tk, H, D).
+
+    ``allowed``: a boolean array broadcastable to (..., H, Tq, Tk), True where a query may see a key;
+    ``additive``: a float array of the same broadcast shape added to the scores. A query that may see
+    no key at all (a fully masked row) gets a row of zeros, never NaN.
+    """
+    scores = jnp.einsum("...qhd,...khd->...hqk", q, k)
+    if additive is not None:
+        scores = scores + additive
+    if allowed is not None:
+        scores = jnp.where(allowed, scores, -jnp.inf)
+    top = jnp.max(scores, axis=-1, keepdims=True)
+    top = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0))
+    weights = jnp.exp(scores - top)
+    total = jnp.sum(weights, axis=-1, keepdims=True)
+    return weights / jnp.where(total > 0, total, 1)
+
+
+def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:
+    """Attention of queries (..., Tq, H, D) over keys and values (..., Tk, H, D) -> (..., Tq, H*D).
+
+    The weights are :func:`attention_weights` (masks as there); a fully masked query gives zeros.
+    """
+    out = jnp.einsum("...hqk,...khd->...qhd", attention_weights(q, k, allowed, additive), v)
+    return out.reshape(*out.shape[:-2], out.shape[-2] * out.shape[-1])
+
+
+def _check_input(x: Any, params: Params, embed_dim: int, bias: bool, name: str) -> None:
+    check_float_input(x, name)
+    if jnp.ndim(x) < 2 or x.shape[-1] != embed_dim:
+        raise ShapeError(name, (..., "T", embed_dim), tuple(jnp.shape(x)))
+    check_dict_params(params, _shapes(embed_dim, bias), name)
+
+
+def _mask_terms(mask: Any, scores_shape: tuple[int, ...], name: str) -> tuple[Any, Any]:
+    """``(allowed, additive)`` from a user's mask, checked against the scores' shape (..., H, T, T)."""
+    if mask is None:
+        return None, None
+    mask = jnp.asarray(mask)
+    try:
+        fits = jnp.broadcast_shapes(mask.shape, scores_shape) == scores_shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(name, f"broadcastable to (batch, heads, seq, seq) = {scores_shape}", mask.shape, what="mask")
+    if mask.dtype == jnp.bool_:
+        return mask, None
+    if jnp.issubdtype(mask.dtype, jnp.floating):
+        return None, mask
+    raise DTypeError(name, f"the mask must be boolean (True: may attend) or floating (added), got {mask.dtype}")
+
+
+def _apply(
+    params: Params,
+    x: jax.Array,
+    *,
+    mask: Any = None,
+    embed_dim: int,
+    num_heads: int,
+    bias: bool,
+    causal: bool,
+    name: str,
+) -> jax.Array:
+    _check_input(x, params, embed_dim, bias, name)
+    seq = x.shape[-2]
+    allowed, additive = _mask_terms(mask, (*x.shape[:-2], num_heads, seq, seq), name)
+    if causal:
+        lower = np.tril(np.ones((seq, seq), bool))
+        allowed = lower if allowed is None else allowed & lower
+    dtype, work = compute_dtype(x, *params.values())
+    if additive is not None:
+        additive = additive.astype(work)
+    q, k, v = _heads(x.astype(work), params, num_heads, work)
+    return _project(attend(q, k, v, allowed, additive), params, "out_proj", work).astype(dtype)
+
+
+def _flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct, *, num_heads: int, causal: bool) -> int:
+    """As XLA counts: the projections' multiply-adds and bias adds, the q scaling, and per score (``seq^2`` terms)."""
+    *lead, seq, embed = x.shape
+    rows = math.prod(lead) * seq
+    bias = "in_proj_bias" in params
+    projections = 2 * rows * embed * 4 * embed + (rows * 4 * embed if bias else 0)
+    scores = math.prod(lead) * num_heads * seq * seq
+    rows_h = math.prod(lead) * num_heads * seq  # one softmax row per query and head
+    # q * scale; q.k and w.v (2 multiply-adds per score and head dim); per score: subtract the max,
+    # divide by the sum, the max and sum reductions (and the causal mask's select and and); per
+    # softmax row: the guards of an empty row (an is-finite select, a compare and a select)
+    per_score = 4 + (2 if causal else 0)
+    return projections + rows * embed + 4 * scores * (embed // num_heads) + per_score * scores + 3 * rows_h
+
+
+@factory
+@cached
+def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, causal: bool = False) -> Layer:
+    """Multi-head self-attention, as ``torch.nn.MultiheadAttention(E, H, batch_first=True)`` on ``(x, x, x)``.
+
+    Args:
+      embed_dim: E, the size of each token's vector; a multiple of ``num_heads``.
+      num_heads: H; each head attends over ``D = E // H`` of the projected features.
+      bias: whether the projections add learned biases (zeros at init).
+      causal: whether position ``t`` sees only positions ``<= t`` (a decoder's mask, built in).
+
+    Shapes:
+      params: ``{"in_proj_weight": (E, 3E), "in_proj_bias": (3E,), "out_proj_weight": (E, E),
+      "out_proj_bias": (E,)}``: torch's, transposed (``tinyjax.interop`` moves them).
+      ``apply(params, x, *, mask=None)``: ``(..., T, E)`` -> ``(..., T, E)``, floating.
+      ``mask``: broadcastable to ``(..., H, T, T)`` (batch, heads, query, key): boolean, True where a
+      query may attend to a key (torch's ``attn_mask`` is the opposite), or floating, added to the
+      scores (``-inf`` forbids). A query row with no allowed key gives zeros before the output
+      projection, not NaN. bfloat16 / float16 are computed in float32 and rounded once.
+
+    Cost: ``layer.flops`` counts ``apply`` without a ``mask`` as XLA does, ``seq^2`` terms included
+    (a mask adds a select or an add per score).
+    """
+    embed = check_features("embed_dim", embed_dim)
+    heads = check_features("num_heads", num_heads)
+    if embed % heads:
+        raise ConfigError(f"MultiHeadAttention: embed_dim {embed} must be a multiple of num_heads {heads}")
+    bias, causal = bool(bias), bool(causal)
+    name = f"MultiHeadAttention({embed}, heads={heads}{', causal' if causal else ''})"
+    return define(
+        "MultiHeadAttention",
+        name,
+        functools.partial(_init, embed_dim=embed, bias=bias),
+        functools.partial(_apply, embed_dim=embed, num_heads=heads, bias=bias, causal=causal, name=name),
+        doc=f"``apply(params, x, *, mask=None) -> y``: {name}; ``(..., T, {embed})`` -> ``(..., T, {embed})``; "
+        "mask broadcastable to (..., heads, T, T): boolean (True: may attend) or additive.",
+        config={"embed_dim": embed, "num_heads": heads, "bias": bias, "causal": causal},
+        out_features=embed,  # no in_features: Sequential's build-time probe of one (E,) vector has no seq axis
+        axes={
+            "in_proj_weight": ("in", "out"),
+            "in_proj_bias": ("out",),
+            "out_proj_weight": ("in", "out"),
+            "out_proj_bias": ("out",),
+        },
+        torch=Torch(
+            "MultiheadAttention",
+            {"embed_dim": embed, "num_heads": heads, "bias": bias, "batch_first": True},
+            axes={"in_proj_weight": ("out", "in"), "out_proj_weight": ("out", "in")},
+            names={"out_proj_weight": "out_proj.weight", "out_proj_bias": "out_proj.bias"},
+        ),
+        flops=functools.partial(_flops, num_heads=heads, causal=causal),
+        oop="MultiHeadAttention",
+    )
+
+
+def init_cache(batch: int, max_len: int, num_heads: int, head_dim: int, dtype: Any = jnp.float32) -> Cache:
+    """An empty cache for ``max_len`` positions: ``{"key": (B, L, H, D), "value": (B, L, H, D)}`` of zeros."""
+    shape = (batch, max_len, num_heads, head_dim)
+    return {"key": jnp.zeros(shape, dtype), "value": jnp.zeros(shape, dtype)}
+
+
+def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array, *, num_heads: int) -> tuple[jax.Array, Cache]:
+    """Causal attention of ``t`` new tokens at positions ``index .. index+t-1`` over everything cached before them.
+
+    Args:
+      params: a MultiHeadAttention's params.
+      x: the new tokens, ``(B, t, E)`` (``t = 1`` in a decode step, the prompt's length in a prefill).
+      cache: ``{"key", "value"}`` of shape ``(B, L, H, D)``; rows ``0..index-1`` hold earlier positions.
+      index: a scalar int, the position of ``x[:, 0]`` (traced: one compiled step serves every position).
+
+    Returns:
+      ``(y, cache)``: ``y`` ``(B, t, E)``, equal to the causal layer's output at those positions over
+      the whole prefix; the cache with rows ``index .. index+t-1`` written. The math per step is
+      ``O(t * L * E)`` instead of ``O((index + t)^2 * E)`` for recomputing the prefix.
+    """
+    dtype, work = compute_dtype(x, *params.values())
+    q, k, v = _heads(x.astype(work), params, num_heads, work)
+    start = (0, index, 0, 0)
+    keys = jax.lax.dynamic_update_slice(cache["key"], k.astype(cache["key"].dtype), start)
+    values = jax.lax.dynamic_update_slice(cache["value"], v.astype(cache["value"].dtype), start)
+    queries = index + jnp.arange(x.shape[-2])
+    allowed = jnp.arange(keys.shape[1])[None, :] <= queries[:, None]  # (t, L): a key at or before the query
+    out = attend(q, keys.astype(work), values.astype(work), allowed)
+    return _project(out, params, "out_proj", work).astype(dtype), {"key": keys, "value": values}

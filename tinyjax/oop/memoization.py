@@ -1,0 +1,79 @@
+"""TinyTorch's module 17: a ``KVCache`` object, attached to a GPT by ``enable_kv_cache``.
+
+The object wraps the functional cache value (:func:`tinyjax.gpt.init_cache`): ``state`` is that
+pytree, and ``update`` / ``advance`` / ``reset`` replace it with a new one, so the object looks
+mutable as TinyTorch's does while every array stays immutable underneath.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+
+from tinyjax._errors import ConfigError
+from tinyjax.nn import gpt
+from tinyjax.oop.tensor import Tensor, array_of
+
+__all__ = ["KVCache", "disable_kv_cache", "enable_kv_cache"]
+
+
+class KVCache:
+    """Keys and values of every layer for up to ``max_seq_len`` positions (TinyTorch's API).
+
+    ``update(layer_idx, key, value)`` writes one position's ``(B, H, 1, D)`` key and value at
+    ``seq_pos``; ``get(layer_idx)`` returns the filled part, ``(B, H, seq_pos, D)`` each;
+    ``advance()`` moves to the next position; ``reset()`` empties it.
+    """
+
+    def __init__(self, batch_size: int, max_seq_len: int, num_layers: int, num_heads: int, head_dim: int):
+        self.batch_size, self.max_seq_len, self.num_layers = batch_size, max_seq_len, num_layers
+        self.num_heads, self.head_dim = num_heads, head_dim
+        self.reset()
+
+    def reset(self) -> None:
+        shape = (self.num_layers, self.batch_size, self.max_seq_len, self.num_heads, self.head_dim)
+        self.state: dict[str, Any] = {
+            "key": jnp.zeros(shape, jnp.float32),
+            "value": jnp.zeros(shape, jnp.float32),
+            "length": jnp.zeros((), jnp.int32),
+        }
+
+    @property
+    def seq_pos(self) -> int:
+        """How many positions are cached."""
+        return int(self.state["length"])
+
+    def update(self, layer_idx: int, key: Any, value: Any) -> None:
+        if not 0 <= layer_idx < self.num_layers:
+            raise ConfigError(f"KVCache: layer index {layer_idx} is outside 0..{self.num_layers - 1}")
+        if self.seq_pos >= self.max_seq_len:
+            raise ConfigError(f"KVCache: full at {self.max_seq_len} positions; reset() it or make a longer one")
+        for name, new in (("key", key), ("value", value)):  # (B, H, 1, D) -> (B, 1, H, D) at seq_pos
+            row = jnp.swapaxes(array_of(new), 1, 2)[:, 0]
+            self.state[name] = self.state[name].at[layer_idx, :, self.seq_pos].set(row)
+
+    def get(self, layer_idx: int) -> tuple[Tensor, Tensor]:
+        n = self.seq_pos
+        return tuple(Tensor(jnp.swapaxes(self.state[name][layer_idx, :, :n], 1, 2)) for name in ("key", "value"))  # type: ignore[return-value]
+
+    def advance(self) -> None:
+        self.state["length"] = self.state["length"] + 1
+
+    def get_memory_usage(self) -> dict[str, float]:
+        total = sum(self.state[name].nbytes for name in ("key", "value"))
+        return {"total_mb": total / 2**20, "per_layer_mb": total / self.num_layers / 2**20}
+
+
+def enable_kv_cache(model: Any, batch_size: int = 1) -> KVCache:
+    """Attach a cache to an OOP ``GPT``: its ``generate`` then decodes one compiled step per token."""
+    if not hasattr(model, "kv_cache"):
+        raise ConfigError(f"enable_kv_cache needs a tinyjax.oop.GPT, got {type(model).__name__}")
+    shape = gpt.init_cache(model.layer, batch_size)["key"].shape
+    model.kv_cache = KVCache(batch_size, shape[2], shape[0], shape[3], shape[4])
+    return model.kv_cache
+
+
+def disable_kv_cache(model: Any) -> None:
+    """Detach the cache: ``generate`` recomputes the whole sequence each step again."""
+    model.kv_cache = None
