@@ -1,9 +1,10 @@
 """``tinyjax.export``: a serialized, self-contained inference artifact (``jax.export``).
 
-The artifact is StableHLO with the params baked in as constants and a symbolic batch dimension,
+The default artifact is StableHLO with the params baked in as constants and a symbolic batch dimension,
 so one file serves every batch size, and it can be lowered for several platforms at once (for
 example ``("cpu", "cuda", "tpu")``): the platform is picked when it is called. Loading it needs
-jax only, not tinyjax and not the model's code.
+jax only, not tinyjax and not the model's code. ``format="onnx"`` writes an ONNX model instead
+(:mod:`tinyjax.tools.onnx_export`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import jax.numpy as jnp
 
 from tinyjax._errors import ArtifactError, ConfigError
 from tinyjax.layer import Layer, Params
+from tinyjax.tools.onnx_export import export_onnx
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
 
@@ -35,6 +37,7 @@ def export(
     batch: str = "b",
     platforms: Sequence[str] = ("cpu",),
     path: str | os.PathLike[str] | None = None,
+    format: str = "stablehlo",
 ) -> bytes:
     """Export ``layer`` with ``params`` for inference on inputs of shape ``(batch, *features)``.
 
@@ -45,10 +48,17 @@ def export(
       batch: the name of the symbolic batch dimension.
       platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``.
       path: if given, the artifact is also written there.
+      format: ``"stablehlo"`` (default: ``jax.export``, every platform and dtype) or ``"onnx"``: an
+        ONNX model (float32; ``platforms`` unused) that ONNX Runtime runs without tinyjax or JAX,
+        params as initializers named as :func:`~tinyjax.named_parameters` names them; it needs the
+        extra ``onnx`` and refuses, by name, a layer without an ONNX mapping (a user's pair, a Lambda).
 
     Returns:
-      The serialized artifact (bytes); run it with :func:`load_exported`.
+      The serialized artifact (bytes); run it with :func:`load_exported` (StableHLO) or any ONNX
+      runtime (ONNX: input ``"x"``, output ``"y"``).
     """
+    if format not in ("stablehlo", "onnx"):
+        raise ConfigError(f"export format must be 'stablehlo' or 'onnx', got {format!r}")
     unknown = sorted(set(platforms) - set(PLATFORMS))
     if unknown or not platforms:
         raise ConfigError(f"export platforms must be among {PLATFORMS}, got {tuple(platforms)!r}")
@@ -56,6 +66,8 @@ def export(
         if layer.in_features is None:
             raise ConfigError(f"export({layer.name}): the layer does not fix its input size; pass features=(...)")
         features = (layer.in_features,)
+    if format == "onnx":
+        return export_onnx(layer, params, features=features, dtype=dtype, batch=batch, path=path)
     (symbolic_batch,) = jax.export.symbolic_shape(batch)
     example = jax.ShapeDtypeStruct((symbolic_batch, *features), dtype)
 
