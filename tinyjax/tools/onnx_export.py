@@ -111,8 +111,6 @@ def export_onnx(
         raise ConfigError(f"export(format='onnx') writes float32 models, got dtype={jnp.dtype(dtype)}")
     onnx = require("onnx")
     np_dtype = np.dtype(np.float32)
-    (symbolic,) = jax.export.symbolic_shape(batch)
-    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), np_dtype))
     graph = OnnxGraph(np_dtype, layer.name)
     for name, array in named_parameters(params).items():
         graph.initializers.append(graph.numpy_helper.from_array(np.asarray(array, np_dtype), name))
@@ -124,6 +122,8 @@ def export_onnx(
     for node in graph.nodes:  # the last tensor becomes the output "y"
         node.input[:] = [OUTPUT if name == y else name for name in node.input]
         node.output[:] = [OUTPUT if name == y else name for name in node.output]
+    (symbolic,) = jax.export.symbolic_shape(batch)  # the output's shape; ShapeError if the input does not fit
+    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), np_dtype))
     helper = graph.helper
     dims = [d if isinstance(d, int) else str(d) for d in out.shape]  # symbolic: named as jax names it ("b")
     model = helper.make_model(
