@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 import jax
 import jax.numpy as jnp
@@ -174,6 +174,32 @@ class Predictor:
 
 def _is_float(a: Any) -> bool:
     return bool(jnp.issubdtype(a.dtype, jnp.floating))
+
+
+@overload
+def compile(
+    layer: Layer,
+    params: Params,
+    example: Any,
+    *,
+    dtype: Any = None,
+    embed_params: bool | None = None,
+    precompile: Iterable[int] = (),
+    backend: Literal["xla"] = "xla",
+) -> Predictor: ...
+
+
+@overload
+def compile(
+    layer: Layer,
+    params: Params,
+    example: Any,
+    *,
+    dtype: Any = None,
+    embed_params: bool | None = None,
+    precompile: Iterable[int] = (),
+    backend: Literal["onnxruntime"],
+) -> OnnxPredictor: ...
 
 
 def compile(
