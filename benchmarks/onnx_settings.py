@@ -36,6 +36,7 @@ SETTINGS: dict[str, dict[str, str]] = {
     "call: C++ session": {"TINYJAX_ORT_CALL": "sess"},
     "call: I/O binding": {"TINYJAX_ORT_CALL": "iobinding"},
     "call: preallocated output": {"TINYJAX_ORT_CALL": "preallocated"},
+    "call: preallocated output, copied": {"TINYJAX_ORT_CALL": "preallocated-copy"},
 }
 
 

@@ -60,7 +60,12 @@ def session_options() -> ort.SessionOptions:
 
 
 def runner(session: ort.InferenceSession, x: np.ndarray) -> Any:
-    """``run()`` in the call style ``TINYJAX_ORT_CALL`` names: run (default), iobinding, preallocated, sess."""
+    """``run()`` in the call style ``TINYJAX_ORT_CALL`` names.
+
+    run (default): ``session.run``; sess: the C++ session's ``run``; iobinding: input and output bound,
+    ONNX Runtime allocates the output; preallocated: the output written into one array made at build
+    time (returned as it is, overwritten by the next call); preallocated-copy: the same, copied out.
+    """
     style = os.environ.get("TINYJAX_ORT_CALL", "run")
     if style == "run":
         return lambda: session.run(["y"], {"x": x})[0]
@@ -85,4 +90,9 @@ def runner(session: ort.InferenceSession, x: np.ndarray) -> Any:
         session.run_with_iobinding(binding)
         return out
 
-    return preallocated
+    def preallocated_copy() -> Any:  # what a predictor would return: the caller's own array
+        binding.bind_cpu_input("x", x)
+        session.run_with_iobinding(binding)
+        return out.copy()
+
+    return preallocated_copy if style == "preallocated-copy" else preallocated
