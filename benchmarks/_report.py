@@ -60,6 +60,28 @@ def onnx_targets(batch: str, rows: dict[str, Any], add: Any) -> None:
         add(f"batch {batch}: ONNX Runtime predictor / plain ONNX Runtime <= {limit:.2f}", v, limit, v <= limit)
 
 
+def onnx_table(result: dict[str, Any]) -> list[str]:
+    """Issue 15's table: us per call of NumPy, jax.jit, plain ONNX Runtime and the predictor; per-round ratios."""
+    columns = [REFERENCE, *NUMPYS, ONNX_PLAIN, "ONNX Runtime, 1 thread", ONNX_PREDICTOR]
+    if not any(ONNX_PREDICTOR in data["rows"] for data in result["batches"].values()):
+        return []
+    lines = [
+        "",
+        "Issue 15: us per call (median), and per-round ratios of the ONNX Runtime predictor:",
+        "",
+        "| batch | "
+        + " | ".join(columns)
+        + " | predictor / NumPy | predictor / NumPy (1 thread) | predictor / plain ORT |",
+        "|---|" + "---:|" * (len(columns) + 3),
+    ]
+    for batch, data in result["batches"].items():
+        rows = data["rows"]
+        cells = [_fmt((rows.get(label) or {}).get("us"), 1) for label in columns]
+        cells += [_fmt((rows.get(label) or {}).get("onnx_predictor_over_this")) for label in (*NUMPYS, ONNX_PLAIN)]
+        lines.append(f"| {batch} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _fmt(v: float | None, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -120,6 +142,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> str:
                 cells.append(f"batch {b}: {sizes}{embedded}")
         if cells:
             lines.append(f"- {label}: " + "; ".join(cells))
+    lines += onnx_table(result)
     lines += ["", "Targets (issues 4 and 15):", "", "| target | measured | met |", "|---|---:|---|"]
     for t in result["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
