@@ -8,11 +8,14 @@ from typing import Any
 TINYJAX = "tinyjax.compile"
 REFERENCE = "jax.jit (hand-written)"
 CONTROL = "control: jax.jit again, own process"
-NOT_PEERS = {TINYJAX, REFERENCE, CONTROL, "trivial jit (floor)", "peak matmul"}
+ONNX_PREDICTOR = "tinyjax.compile (onnxruntime)"
+ONNX_PLAIN = "ONNX Runtime (hand-built graph)"
+NOT_PEERS = {TINYJAX, REFERENCE, CONTROL, ONNX_PREDICTOR, "trivial jit (floor)", "peak matmul"}
+NUMPYS = ("NumPy OOP", "NumPy OOP (1 thread)")
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 4's targets, each with the measured figure and whether it is met."""
+    """Issue 4's and issue 15's targets, each with the measured figure and whether it is met."""
     out: list[dict[str, Any]] = []
 
     def add(name: str, value: float | None, limit: float, met: bool | None) -> None:
@@ -20,6 +23,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
     for batch, data in result["batches"].items():
         rows = data["rows"]
+        onnx_targets(batch, rows, add)
         t = rows.get(TINYJAX)
         if t is None:
             continue
@@ -33,7 +37,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         if batch == "4096" and "fraction_of_peak" in t:
             v = t["fraction_of_peak"]
             add("batch 4096: tinyjax >= 90% of measured f32 peak", v, 0.9, v >= 0.9)
-        numpys = [rows[k]["tinyjax_over_this"] for k in ("NumPy OOP", "NumPy OOP (1 thread)") if k in rows]
+        numpys = [rows[k]["tinyjax_over_this"] for k in NUMPYS if k in rows]
         if batch == "32" and numpys and None not in numpys:
             v = max(numpys)  # against the faster NumPy setting
             add("batch 32: tinyjax / NumPy (faster setting) <= 1.5", v, 1.5, v <= 1.5)
@@ -41,6 +45,41 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             v = rows["trivial jit (floor)"]["tinyjax_over_this"]
             add("batch 1: tinyjax / trivial-jit floor <= 2", v, 2.0, None if v is None else v <= 2.0)
     return out
+
+
+def onnx_targets(batch: str, rows: dict[str, Any], add: Any) -> None:
+    """Issue 15: the ONNX Runtime predictor against NumPy (its faster setting) and against plain ONNX Runtime."""
+    if ONNX_PREDICTOR not in rows:
+        return
+    numpys = [rows[k]["onnx_predictor_over_this"] for k in NUMPYS if k in rows]
+    if numpys and None not in numpys:
+        v = max(numpys)
+        add(f"batch {batch}: ONNX Runtime predictor / NumPy (faster setting) <= 0.9", v, 0.9, v <= 0.9)
+    if ONNX_PLAIN in rows:
+        v, limit = rows[ONNX_PLAIN]["onnx_predictor_over_this"], 1.10 if batch == "1" else 1.05
+        add(f"batch {batch}: ONNX Runtime predictor / plain ONNX Runtime <= {limit:.2f}", v, limit, v <= limit)
+
+
+def onnx_table(result: dict[str, Any]) -> list[str]:
+    """Issue 15's table: us per call of NumPy, jax.jit, plain ONNX Runtime and the predictor; per-round ratios."""
+    columns = [REFERENCE, *NUMPYS, ONNX_PLAIN, "ONNX Runtime, 1 thread", ONNX_PREDICTOR]
+    if not any(ONNX_PREDICTOR in data["rows"] for data in result["batches"].values()):
+        return []
+    lines = [
+        "",
+        "Issue 15: us per call (median), and per-round ratios of the ONNX Runtime predictor:",
+        "",
+        "| batch | "
+        + " | ".join(columns)
+        + " | predictor / NumPy | predictor / NumPy (1 thread) | predictor / plain ORT |",
+        "|---|" + "---:|" * (len(columns) + 3),
+    ]
+    for batch, data in result["batches"].items():
+        rows = data["rows"]
+        cells = [_fmt((rows.get(label) or {}).get("us"), 1) for label in columns]
+        cells += [_fmt((rows.get(label) or {}).get("onnx_predictor_over_this")) for label in (*NUMPYS, ONNX_PLAIN)]
+        lines.append(f"| {batch} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _fmt(v: float | None, digits: int = 2) -> str:
@@ -79,7 +118,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Throughput, GFLOP/s (fraction of the peak product measured in the same rounds):", ""]
     lines += ["| candidate | " + " | ".join(f"batch {b}" for b in batches) + " |", "|---|" + "---:|" * len(batches)]
-    for label in (TINYJAX, REFERENCE, "NumPy OOP", "NumPy OOP (1 thread)", "PyTorch eager", "peak matmul"):
+    for label in (TINYJAX, ONNX_PREDICTOR, ONNX_PLAIN, REFERENCE, *NUMPYS, "PyTorch eager", "peak matmul"):
         cells = []
         for b in batches:
             row = result["batches"][b]["rows"].get(label)
@@ -103,7 +142,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> str:
                 cells.append(f"batch {b}: {sizes}{embedded}")
         if cells:
             lines.append(f"- {label}: " + "; ".join(cells))
-    lines += ["", "Targets (issue 4):", "", "| target | measured | met |", "|---|---:|---|"]
+    lines += onnx_table(result)
+    lines += ["", "Targets (issues 4 and 15):", "", "| target | measured | met |", "|---|---:|---|"]
     for t in result["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']} | {_fmt(t['value'])} | {met} |")

@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _mlp import BATCHES, flops
-from _report import plot, targets, write_markdown
+from _report import ONNX_PLAIN, ONNX_PREDICTOR, plot, targets, write_markdown
 from _workers import Worker
 
 REFERENCE = "jax.jit (hand-written)"
@@ -33,6 +33,7 @@ CONTROL = "control: jax.jit again, own process"
 # label -> (candidate module, extra environment)
 CANDIDATES: dict[str, tuple[str, dict[str, str]]] = {
     "tinyjax.compile": ("tinyjax_predictor", {}),
+    ONNX_PREDICTOR: ("tinyjax_onnxruntime", {}),
     REFERENCE: ("jax_jit", {}),
     # the reference's very code in a second process: its ratio to the reference is the spread between
     # two processes running one program, the noise floor of every ratio in the table
@@ -48,6 +49,10 @@ CANDIDATES: dict[str, tuple[str, dict[str, str]]] = {
     "PyTorch eager (1 thread)": ("torch_eager", {"OMP_NUM_THREADS": "1"}),
     "NumPy OOP": ("numpy_oop", {}),
     "NumPy OOP (1 thread)": ("numpy_oop", {"OPENBLAS_NUM_THREADS": "1"}),
+    # issue 15's floor for the ONNX Runtime predictor: the same MLP as a hand-built ONNX graph in one plain
+    # session with default settings (the predictor's own), and the same with one thread
+    ONNX_PLAIN: ("onnxruntime_plain", {}),
+    "ONNX Runtime, 1 thread": ("onnxruntime_plain", {"TINYJAX_ORT_INTRA": "1"}),
     "trivial jit (floor)": ("trivial_jit", {}),
     "peak matmul": ("peak_matmul", {}),
 }
@@ -132,6 +137,7 @@ def summarise(
             else None,
             "ratio_to_jit": ratio(label, REFERENCE),
             "tinyjax_over_this": ratio("tinyjax.compile", label),
+            "onnx_predictor_over_this": ratio(ONNX_PREDICTOR, label),
             "max_abs_err": errors.get(label),
             "memory": memory.get(label) or None,
         }

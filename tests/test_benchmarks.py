@@ -18,7 +18,9 @@ from _mlp import check_close, flops, inputs, reference, weights
 from _report import targets
 
 
-@pytest.mark.parametrize("module", ["jax_jit", "tinyjax_predictor", "stax", "numpy_oop"])
+@pytest.mark.parametrize(
+    "module", ["jax_jit", "tinyjax_predictor", "stax", "numpy_oop", "tinyjax_onnxruntime", "onnxruntime_plain"]
+)
 @pytest.mark.parametrize("batch", [1, 5])
 def test_candidate_computes_the_seed_mlp(module, batch):
     layers = weights()
@@ -66,3 +68,25 @@ def test_targets_met_and_not_met_follow_the_figures():
     assert judged["batch 32: tinyjax / NumPy OOP < 1.0"] is False
     assert judged["batch 32: tinyjax / NumPy (faster setting) <= 1.5"] is False
     assert judged["batch 4096: tinyjax >= 90% of measured f32 peak"] is False
+
+
+def test_onnx_targets_follow_the_figures():
+    def result(over_numpy, over_numpy_1_thread, over_plain):
+        rows = {
+            "tinyjax.compile (onnxruntime)": {},
+            "NumPy OOP": {"onnx_predictor_over_this": over_numpy},
+            "NumPy OOP (1 thread)": {"onnx_predictor_over_this": over_numpy_1_thread},
+            "ONNX Runtime (hand-built graph)": {"onnx_predictor_over_this": over_plain},
+        }
+        return {"batches": {"1": {"rows": rows}, "32": {"rows": rows}}}
+
+    judged = {t["target"]: t["met"] for t in targets(result(0.8, 0.85, 1.08))}
+    assert judged == {
+        "batch 1: ONNX Runtime predictor / NumPy (faster setting) <= 0.9": True,
+        "batch 1: ONNX Runtime predictor / plain ONNX Runtime <= 1.10": True,
+        "batch 32: ONNX Runtime predictor / NumPy (faster setting) <= 0.9": True,
+        "batch 32: ONNX Runtime predictor / plain ONNX Runtime <= 1.05": False,
+    }
+    judged = {t["target"]: t["met"] for t in targets(result(0.8, 0.95, 1.0))}
+    assert judged["batch 32: ONNX Runtime predictor / NumPy (faster setting) <= 0.9"] is False  # the faster NumPy
+    assert judged["batch 32: ONNX Runtime predictor / plain ONNX Runtime <= 1.05"] is True

@@ -31,6 +31,11 @@ BLOCKS = {
         "np.testing.assert_allclose(tj.load_exported(artifact)(x), predict(x), rtol=1e-5, atol=1e-5)\n"
         "np.testing.assert_allclose(y, predict(x), rtol=1e-5, atol=1e-5)",
     ),
+    "## ONNX: export, and ONNX Runtime on CPU": (
+        SEED,
+        "import onnx\nonnx.checker.check_model(onnx.load_from_string(onnx_bytes))\n"
+        "np.testing.assert_allclose(fast(np.asarray(x)), model.apply(params, x), rtol=1e-5, atol=1e-5)",
+    ),
     "## Weights, PyTorch, losses and a real training run": (
         SEED
         + "import os, tempfile, torch\nos.chdir(tempfile.mkdtemp())\n"

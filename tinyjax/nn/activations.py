@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from tinyjax._checks import check_float_input, check_no_params
 from tinyjax._errors import ConfigError, ShapeError
-from tinyjax.layer import Layer, Params, Torch, cached, define, factory
+from tinyjax.layer import Layer, OnnxFn, Params, Torch, cached, define, factory
 
 __all__ = ["GELU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]  # the activations tinyjax exports (tj.ReLU ...)
 
@@ -28,6 +28,7 @@ def elementwise(
     flops_per_element: int | None,
     torch: Torch | None = None,
     axis: int | None = None,
+    onnx: OnnxFn | None = None,
     **config: Any,
 ) -> Layer:
     """A parameter-free layer applying ``fn`` (a ``jax.nn`` function, say) to a floating input.
@@ -37,6 +38,7 @@ def elementwise(
     must have this axis (Softmax). ``flops_per_element``: its cost, counted as XLA counts (an add, a
     multiply, a max, a divide: one each; ``exp``, ``tanh``: transcendentals, not FLOPs); None where
     the count depends on how the backend expands ``fn`` (erf, reductions): tools then ask XLA.
+    ``onnx``: its ONNX nodes (:func:`onnx_op` for one operator); None: ONNX export refuses it.
     """
     settings = {"axis": axis, **config} if axis is not None else config
     name = f"{kind}({', '.join(f'{k}={v}' for k, v in settings.items())})"
@@ -62,6 +64,7 @@ def elementwise(
         torch=torch or Torch(kind),
         flops=None if flops_per_element is None else _per_element(flops_per_element),
         oop=kind,
+        onnx=onnx,
     )
 
 
@@ -76,28 +79,28 @@ def _per_element(count: int) -> Callable[[Params, jax.ShapeDtypeStruct, jax.Shap
 @cached
 def ReLU() -> Layer:
     """ReLU layer: ``max(x, 0)`` elementwise; shape and dtype preserved; no params."""
-    return elementwise("ReLU", jax.nn.relu, flops_per_element=1)  # max(x, 0)
+    return elementwise("ReLU", jax.nn.relu, flops_per_element=1, onnx=onnx_op("Relu"))  # max(x, 0)
 
 
 @factory
 @cached
 def Sigmoid() -> Layer:
     """Sigmoid layer: ``1 / (1 + exp(-x))`` elementwise, stable for large ``|x|``; no params."""
-    return elementwise("Sigmoid", jax.nn.sigmoid, flops_per_element=3)  # 1 / (1 + exp(-x))
+    return elementwise("Sigmoid", jax.nn.sigmoid, flops_per_element=3, onnx=onnx_op("Sigmoid"))  # 1 / (1 + exp(-x))
 
 
 @factory
 @cached
 def SiLU() -> Layer:
     """SiLU (swish) layer: ``x * sigmoid(x)`` elementwise; shape and dtype preserved; no params."""
-    return elementwise("SiLU", jax.nn.silu, flops_per_element=4)  # x * 1 / (1 + exp(-x))
+    return elementwise("SiLU", jax.nn.silu, flops_per_element=4, onnx=_silu_onnx)  # x * 1 / (1 + exp(-x))
 
 
 @factory
 @cached
 def Tanh() -> Layer:
     """Tanh layer: the hyperbolic tangent elementwise; shape and dtype preserved; no params."""
-    return elementwise("Tanh", jnp.tanh, flops_per_element=0)  # one transcendental
+    return elementwise("Tanh", jnp.tanh, flops_per_element=0, onnx=onnx_op("Tanh"))  # one transcendental
 
 
 @factory
@@ -112,6 +115,7 @@ def GELU(approximate: bool = False) -> Layer:
         flops_per_element=8 if approximate else None,
         torch=Torch("GELU", {"approximate": "tanh" if approximate else "none"}),
         approximate=approximate,
+        onnx=onnx_op("Gelu", approximate="tanh" if approximate else "none"),
     )
 
 
@@ -127,4 +131,18 @@ def Softmax(axis: int = -1) -> Layer:
         flops_per_element=None,  # reductions: XLA's count
         torch=Torch("Softmax", {"dim": axis}),
         axis=axis,
+        onnx=onnx_op("Softmax", axis=axis),
     )
+
+
+def _silu_onnx(graph: Any, names: Params, x: str) -> str:
+    return graph.node("Mul", [x, graph.node("Sigmoid", [x])])
+
+
+def onnx_op(op: str, **attributes: Any) -> OnnxFn:
+    """The ONNX mapping of a layer that is one ONNX operator on its input (``Relu``, ``Softmax(axis=-1)``)."""
+
+    def onnx(graph: Any, names: Params, x: str) -> str:
+        return graph.node(op, [x], **attributes)
+
+    return onnx

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._checks import check_no_params
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
@@ -61,6 +63,7 @@ def Flatten(start_dim: int = 1, end_dim: int = -1) -> Layer:
         torch=Torch("Flatten", {"start_dim": int(start_dim), "end_dim": int(end_dim)}),
         flops=_no_flops,
         oop="Flatten",
+        onnx=functools.partial(_flatten_onnx, start=int(start_dim), end=int(end_dim)),
     )
 
 
@@ -82,6 +85,7 @@ def Identity() -> Layer:
         torch=Torch("Identity"),
         flops=_no_flops,
         oop="Identity",
+        onnx=_identity_onnx,
     )
 
 
@@ -138,4 +142,21 @@ def _residual(inner: Layer) -> Layer:
         out_features=inner.out_features,
         flops=flops,
         child_info=inner.param_info,
+        onnx=lambda graph, names, x: graph.node("Add", [x, graph.layer(inner, names, x)]),
     )
+
+
+def _flatten_onnx(graph: Any, names: Params, x: str, *, start: int, end: int) -> str:
+    """ONNX ``Reshape`` to ``x.shape[:start] + (-1,) + x.shape[end + 1:]``, the dims read by ``Shape`` at run time.
+
+    (ONNX's own ``Flatten`` always makes a 2-D output.)
+    """
+    parts = [graph.node("Shape", [x], end=start)] if start != 0 else []
+    parts.append(graph.constant(np.array([-1], np.int64)))
+    if end != -1:
+        parts.append(graph.node("Shape", [x], start=end + 1))
+    return graph.node("Reshape", [x, graph.node("Concat", parts, axis=0)])
+
+
+def _identity_onnx(graph: Any, names: Params, x: str) -> str:
+    return x

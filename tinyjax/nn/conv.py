@@ -157,4 +157,11 @@ def Conv2d(
         ),
         flops=functools.partial(_flops, stride=strides, padding=pads),
         oop="Conv2d",
+        onnx=functools.partial(_onnx, kernel=kernel, stride=strides, padding=pads),
     )
+
+
+def _onnx(graph: Any, names: Params, x: str, *, kernel: tuple[int, int], stride: tuple[int, int], padding: Any) -> str:
+    """ONNX ``Conv``: the same NCHW layout and ``(out, in, kh, kw)`` weight; pads as (top, left, bottom, right)."""
+    inputs = [x, names["weight"], *([names["bias"]] if "bias" in names else [])]
+    return graph.node("Conv", inputs, kernel_shape=list(kernel), strides=list(stride), pads=[*padding, *padding])

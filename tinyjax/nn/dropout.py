@@ -9,6 +9,7 @@ so the expected output equals the input. ``rate = 1`` gives zeros, never NaN.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -84,9 +85,15 @@ def Dropout(rate: float) -> Layer:
         torch=Torch("Dropout", {"p": rate}),
         flops=_no_flops,
         oop="Dropout",
+        onnx=_identity_onnx,
     )
 
 
 def _no_flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
     """Counted in inference, where Dropout is the identity."""
     return 0
+
+
+def _identity_onnx(graph: Any, names: Params, x: str) -> str:
+    """Exported for inference, where Dropout is the identity: no node."""
+    return x

@@ -209,4 +209,11 @@ def Linear(
         ),
         flops=_flops,
         oop="Linear",
+        onnx=_onnx,
     )
+
+
+def _onnx(graph: Any, names: dict[str, str], x: str) -> str:
+    """ONNX nodes: ``MatMul`` (any leading axes), then ``Add`` of the bias (ONNX Runtime fuses the two)."""
+    y = graph.node("MatMul", [x, names["weight"]])
+    return graph.node("Add", [y, names["bias"]]) if "bias" in names else y

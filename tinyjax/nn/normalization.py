@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._checks import check_features, check_float_input, check_no_params
 from tinyjax._errors import ConfigError, ShapeError
@@ -89,7 +90,15 @@ def LayerNorm(normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elemen
         axes={"weight": _norm_axes(shape), "bias": _norm_axes(shape)},
         torch=Torch("LayerNorm", {"normalized_shape": shape, "eps": eps, "elementwise_affine": affine}),
         oop="LayerNorm",
+        onnx=functools.partial(_layer_norm_onnx, shape=shape, eps=eps),
     )
+
+
+def _layer_norm_onnx(graph: Any, names: Params, x: str, *, shape: tuple[int, ...], eps: float) -> str:
+    """ONNX ``LayerNormalization`` over the last ``len(shape)`` axes (a scale of ones without affine params)."""
+    scale = names["weight"] if names else graph.constant(np.ones(shape, np.float32))
+    inputs = [x, scale, *([names["bias"]] if names else [])]
+    return graph.node("LayerNormalization", inputs, axis=-len(shape), epsilon=eps)
 
 
 def _empty(key: jax.Array) -> Params:
@@ -240,7 +249,14 @@ the updated ``running_mean``, ``running_var`` (unbiased), ``num_batches_tracked`
         ),
         oop=kind,
         state=STATE,
+        onnx=functools.partial(_batch_norm_onnx, eps=eps),
     )
+
+
+def _batch_norm_onnx(graph: Any, names: Params, x: str, *, eps: float) -> str:
+    """ONNX ``BatchNormalization`` in inference mode: the running statistics, as ``apply`` without training."""
+    inputs = [x, names["weight"], names["bias"], names["running_mean"], names["running_var"]]
+    return graph.node("BatchNormalization", inputs, epsilon=eps)
 
 
 _BN_ARGS = """

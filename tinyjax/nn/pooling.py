@@ -92,6 +92,7 @@ def MaxPool2d(
         torch=Torch("MaxPool2d", {"kernel_size": kernel, "stride": strides, "padding": pads}),
         flops=functools.partial(_reduce_flops, kernel=kernel, divide=False),
         oop="MaxPool2d",
+        onnx=functools.partial(_onnx, op="MaxPool", kernel=kernel, stride=strides, padding=pads),
     )
 
 
@@ -120,7 +121,15 @@ def AvgPool2d(
         ),
         flops=functools.partial(_reduce_flops, kernel=kernel, divide=True) if include or pads == (0, 0) else None,
         oop="AvgPool2d",
+        onnx=functools.partial(
+            _onnx, op="AveragePool", kernel=kernel, stride=strides, padding=pads, count_include_pad=int(include)
+        ),
     )
+
+
+def _onnx(graph: Any, names: Params, x: str, *, op: str, kernel: Any, stride: Any, padding: Any, **extra: Any) -> str:
+    """ONNX ``MaxPool`` (pads with -inf) or ``AveragePool``; pads as (top, left, bottom, right)."""
+    return graph.node(op, [x], kernel_shape=list(kernel), strides=list(stride), pads=[*padding, *padding], **extra)
 
 
 MaxPool2d.__doc__ = (

@@ -6,10 +6,12 @@ grows, where an unrolled ``Sequential([block] * n)`` traces every copy.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._checks import check_features, check_key
 from tinyjax._errors import DTypeError, ParamsError, ShapeError
@@ -103,8 +105,22 @@ def _repeat(block: Layer, n: int) -> Layer:
         out_features=block.out_features,
         flops=flops,
         child_info=lambda: jax.tree_util.tree_map(ParamInfo.stacked, block.param_info(), is_leaf=is_param_info),
+        onnx=functools.partial(_unrolled_onnx, block, n),
     )
 
 
 def _unstacked(params: Params) -> Params:
     return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(tuple(a.shape[1:]), a.dtype), params)
+
+
+def _unrolled_onnx(block: Layer, n: int, graph: Any, names: Params, x: str) -> str:
+    """ONNX nodes: the block ``n`` times, copy ``i`` reading ``Gather(stacked, i)`` of each stacked param.
+
+    Unrolled rather than an ONNX ``Loop``: the gathers read initializers at constant indices, which
+    ONNX Runtime folds into plain weights when it loads the model, so the graph runs as a Sequential.
+    """
+    for i in range(n):
+        index = graph.constant(np.asarray(i, np.int64))
+        copy = jax.tree_util.tree_map(lambda name, index=index: graph.node("Gather", [name, index], axis=0), names)
+        x = graph.layer(block, copy, x)
+    return x

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,6 +83,7 @@ def _sequential(children: tuple[Layer, ...]) -> Layer:
         torch=Torch("Sequential"),
         oop="Sequential",
         chain=True,
+        onnx=functools.partial(_chain_onnx, children),
     )
     _check_fit(children)
     return sequential
@@ -141,3 +143,10 @@ def _check_fit(children: tuple[Layer, ...]) -> None:
 
 def _is_user_pair(item: Any) -> bool:
     return len(item) == 2 and all(callable(f) and not isinstance(f, Layer) for f in item)
+
+
+def _chain_onnx(children: tuple[Layer, ...], graph: Any, names: Sequence[Params], x: str) -> str:
+    """ONNX nodes: each child's in turn (the exporter refuses a child without a mapping, by name)."""
+    for child, child_names in zip(children, names, strict=True):
+        x = graph.layer(child, child_names, x)
+    return x

@@ -1,9 +1,10 @@
 """``tinyjax.export``: a serialized, self-contained inference artifact (``jax.export``).
 
-The artifact is StableHLO with the params baked in as constants and a symbolic batch dimension,
+The default artifact is StableHLO with the params baked in as constants and a symbolic batch dimension,
 so one file serves every batch size, and it can be lowered for several platforms at once (for
 example ``("cpu", "cuda", "tpu")``): the platform is picked when it is called. Loading it needs
-jax only, not tinyjax and not the model's code.
+jax only, not tinyjax and not the model's code. ``format="onnx"`` writes an ONNX model instead
+(:mod:`tinyjax.tools.onnx_export`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tinyjax._checks import check_float_params
 from tinyjax._errors import ArtifactError, ConfigError
 from tinyjax.layer import Layer, Params
 from tinyjax.tools._arguments import layer_argument, trainable_params
+from tinyjax.tools.onnx_export import export_onnx
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
 
@@ -37,6 +39,7 @@ def export(
     batch: str = "b",
     platforms: str | Sequence[str] = ("cpu",),
     path: str | os.PathLike[str] | None = None,
+    format: str = "stablehlo",
 ) -> bytes:
     """Export ``layer`` with ``params`` for inference on inputs of shape ``(batch, *features)``.
 
@@ -48,16 +51,23 @@ def export(
       platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``: a
         sequence of names, or one name as a string (``platforms="cpu"`` is ``("cpu",)``).
       path: if given, the artifact is also written there.
+      format: ``"stablehlo"`` (default: ``jax.export``, every platform and dtype) or ``"onnx"``: an
+        ONNX model (float32; ``platforms`` unused) that ONNX Runtime runs without tinyjax or JAX,
+        params as initializers named as :func:`~tinyjax.named_parameters` names them; it needs the
+        extra ``onnx`` and refuses, by name, a layer without an ONNX mapping (a user's pair, a Lambda).
 
     Returns:
-      The serialized artifact (bytes); run it with :func:`load_exported`, or with jax alone:
-      ``jax.export.deserialize(bytearray(artifact)).call(x)``.
+      The serialized artifact (bytes); run it with :func:`load_exported` (StableHLO), or with jax alone:
+      ``jax.export.deserialize(bytearray(artifact)).call(x)``; or any ONNX runtime (ONNX: input ``"x"``,
+      output ``"y"``).
 
     Raises:
-      ConfigError: ``layer`` is not a Layer, an unknown platform, or no ``features`` for a layer
-        that does not fix its input size.
+      ConfigError: ``layer`` is not a Layer, an unknown format or platform, or no ``features`` for a
+        layer that does not fix its input size.
       DTypeError: a param is not floating-point.
     """
+    if format not in ("stablehlo", "onnx"):
+        raise ConfigError(f"export format must be 'stablehlo' or 'onnx', got {format!r}")
     layer = layer_argument(layer, "export")
     check_float_params(trainable_params(layer, params), f"export({layer.name})")
     if isinstance(platforms, str):  # one platform: never read as the letters of its name
@@ -69,6 +79,8 @@ def export(
         if layer.in_features is None:
             raise ConfigError(f"export({layer.name}): the layer does not fix its input size; pass features=(...)")
         features = (layer.in_features,)
+    if format == "onnx":
+        return export_onnx(layer, params, features=features, dtype=dtype, batch=batch, path=path)
     (symbolic_batch,) = jax.export.symbolic_shape(batch)
     example = jax.ShapeDtypeStruct((symbolic_batch, *features), dtype)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +38,7 @@ from tinyjax.costs import xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
 from tinyjax.tools._arguments import layer_argument, trainable_params
+from tinyjax.tools.onnx_predictor import OnnxPredictor
 
 __all__ = ["Predictor", "compile"]
 
@@ -217,6 +218,7 @@ def _ready(x: Any, dtype: np.dtype) -> bool:
     return isinstance(x, jax.Array) and x.dtype == dtype and not x.weak_type
 
 
+@overload
 def compile(
     layer: Layer,
     params: Params,
@@ -225,7 +227,33 @@ def compile(
     dtype: Any = None,
     embed_params: bool | None = None,
     precompile: Iterable[int] = (),
-) -> Predictor:
+    backend: Literal["xla"] = "xla",
+) -> Predictor: ...
+
+
+@overload
+def compile(
+    layer: Layer,
+    params: Params,
+    example: Any,
+    *,
+    dtype: Any = None,
+    embed_params: bool | None = None,
+    precompile: Iterable[int] = (),
+    backend: Literal["onnxruntime"],
+) -> OnnxPredictor: ...
+
+
+def compile(
+    layer: Layer,
+    params: Params,
+    example: Any,
+    *,
+    dtype: Any = None,
+    embed_params: bool | None = None,
+    precompile: Iterable[int] = (),
+    backend: str = "xla",
+) -> Predictor | OnnxPredictor:
     """Compile ``layer`` with ``params`` for inference, ahead of time.
 
     Args:
@@ -242,6 +270,10 @@ def compile(
         :data:`EMBED_LIMIT_BYTES` (4 MiB).
       precompile: batch sizes to compile now as well (their buckets), so that no request ever waits
         for a compilation: for example ``precompile=[1, 8, 64, 512]`` for a server's expected sizes.
+      backend: ``"xla"`` (default) or ``"onnxruntime"``: the layer's ONNX graph in one ONNX Runtime
+        session (:class:`~tinyjax.tools.onnx_predictor.OnnxPredictor`; float32, CPU, the extra ``onnx``;
+        faster than XLA on CPU for small models, docs/performance.md). It takes no ``dtype`` or
+        ``embed_params``, returns NumPy arrays, and runs every batch size unpadded in one session.
 
     Returns:
       A :class:`Predictor`: ``predictor(x)`` for any batch size ``n``. Batch sizes are bucketed to
@@ -254,4 +286,12 @@ def compile(
       ConfigError: ``layer`` is not a Layer, an unsupported ``dtype`` or a bad ``precompile`` entry.
       DTypeError: a param is not floating-point (integer weights are refused, never truncated).
     """
+    if backend == "onnxruntime":
+        if dtype is not None or embed_params is not None:
+            raise ConfigError(
+                "backend='onnxruntime' runs float32 with the params in its graph: pass no dtype or embed_params"
+            )
+        return OnnxPredictor(layer_argument(layer, "compile"), params, example, precompile)
+    if backend != "xla":
+        raise ConfigError(f"compile backend must be 'xla' or 'onnxruntime', got {backend!r}")
     return Predictor(layer, params, example, dtype, embed_params, precompile)

@@ -1,0 +1,146 @@
+"""``tinyjax.export(..., format="onnx")``: a layer's ONNX graph, written from the layer description.
+
+Each layer says how it maps to ONNX nodes (its ``onnx`` function, :data:`tinyjax.layer.OnnxFn`); the
+exporter hands it an :class:`OnnxGraph` builder, so no layer imports ``onnx``. The params become
+initializers named as :func:`tinyjax.named_parameters` names them (``"0.weight"``), the input ``"x"``
+has a symbolic batch dimension, the output is ``"y"``, and the model is checked by ``onnx.checker``.
+It runs in any ONNX runtime: ONNX Runtime needs neither tinyjax nor JAX to load it.
+
+``onnx`` and ``onnxruntime`` are the optional extra ``onnx`` (``pip install 'tinyjax[onnx]'``).
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jax
+import jax.export
+import jax.numpy as jnp
+import numpy as np
+
+from tinyjax._errors import ConfigError
+from tinyjax._version import __version__
+from tinyjax.layer import Layer, Params
+from tinyjax.params import named_parameters, path_name
+
+__all__ = ["OPSET", "OnnxGraph", "export_onnx", "require"]
+
+OPSET = 20
+"""The ONNX opset the graphs use (20: the first with ``Gelu``; ONNX Runtime 1.17 and later run it)."""
+INPUT, OUTPUT = "x", "y"
+
+
+def require(module: str) -> ModuleType:
+    """Import ``onnx`` or ``onnxruntime``, or raise an ImportError that names the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(
+            f"{module} is not installed: ONNX export and backend='onnxruntime' need the extra "
+            "`pip install 'tinyjax[onnx]'` (onnx and onnxruntime)"
+        ) from error
+
+
+class OnnxGraph:
+    """The builder a layer's ``onnx(graph, param_names, x) -> y`` adds its nodes through.
+
+    Tensors are named by strings: the input, the initializers (the params, by their
+    :func:`~tinyjax.named_parameters` names) and each node's output.
+    """
+
+    def __init__(self, dtype: np.dtype, model: str) -> None:
+        self.helper = require("onnx").helper
+        self.numpy_helper = require("onnx.numpy_helper")
+        self.dtype = dtype
+        self.model = model
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._constants: dict[tuple[str, tuple[int, ...], bytes], str] = {}
+        self._count: collections.Counter[str] = collections.Counter()
+
+    def node(self, op: str, inputs: Sequence[str], **attributes: Any) -> str:
+        """Add one ONNX node ``op`` (``"MatMul"``) on tensors ``inputs``; return its output's name."""
+        self._count[op] += 1
+        name = f"{op}_{self._count[op]}"
+        self.nodes.append(self.helper.make_node(op, list(inputs), [name], name=name, **attributes))
+        return name
+
+    def constant(self, value: Any) -> str:
+        """An initializer holding ``value`` (floating values in the export dtype; equal values shared)."""
+        array = np.asarray(value)
+        if np.issubdtype(array.dtype, np.floating):
+            array = array.astype(self.dtype)
+        key = (array.dtype.str, array.shape, array.tobytes())
+        if key not in self._constants:
+            self._constants[key] = f"constant_{len(self._constants)}"
+            self.initializers.append(self.numpy_helper.from_array(array, self._constants[key]))
+        return self._constants[key]
+
+    def layer(self, layer: Layer, param_names: Params, x: str) -> str:
+        """Add ``layer``'s nodes on tensor ``x``; a layer without an ONNX mapping is refused by name."""
+        if layer.onnx is None:
+            inside = "" if layer.name == self.model else f" (inside {self.model})"
+            raise ConfigError(
+                f"export(format='onnx'): {layer.name}{inside} has no ONNX mapping (a user's pair, a Lambda, or a "
+                "layer that describes no `onnx`); export with format='stablehlo', or describe its ONNX nodes"
+            )
+        return layer.onnx(self, param_names, x)
+
+
+def export_onnx(
+    layer: Layer,
+    params: Params,
+    *,
+    features: Sequence[int],
+    dtype: Any = jnp.float32,
+    batch: str = "b",
+    path: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """The ONNX model (bytes) of ``layer`` with ``params`` for inputs ``(batch, *features)`` of ``dtype``.
+
+    float32 only (the dtype ONNX Runtime's CPU kernels cover for every op used). Raises ConfigError
+    naming the first layer without an ONNX mapping, ShapeError if the layer refuses the input shape.
+    """
+    if jnp.dtype(dtype) != jnp.float32:
+        raise ConfigError(f"export(format='onnx') writes float32 models, got dtype={jnp.dtype(dtype)}")
+    onnx = require("onnx")
+    np_dtype = np.dtype(np.float32)
+    graph = OnnxGraph(np_dtype, layer.name)
+    for name, array in named_parameters(params).items():
+        graph.initializers.append(graph.numpy_helper.from_array(np.asarray(array, np_dtype), name))
+    names = jax.tree_util.tree_map_with_path(lambda key_path, _: path_name(key_path), params)
+    y = graph.layer(layer, names, INPUT)
+    if not any(y in node.output for node in graph.nodes):
+        graph.node("Identity", [y])  # the model returns its input or a constant: a node must produce "y"
+        y = graph.nodes[-1].output[0]
+    for node in graph.nodes:  # the last tensor becomes the output "y"
+        node.input[:] = [OUTPUT if name == y else name for name in node.input]
+        node.output[:] = [OUTPUT if name == y else name for name in node.output]
+    (symbolic,) = jax.export.symbolic_shape(batch)  # the output's shape; ShapeError if the input does not fit
+    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), np_dtype))
+    helper = graph.helper
+    dims = [d if isinstance(d, int) else str(d) for d in out.shape]  # symbolic: named as jax names it ("b")
+    model = helper.make_model(
+        helper.make_graph(
+            graph.nodes,
+            "tinyjax",
+            [helper.make_tensor_value_info(INPUT, onnx.TensorProto.FLOAT, [batch, *features])],
+            [helper.make_tensor_value_info(OUTPUT, onnx.TensorProto.FLOAT, dims)],
+            initializer=graph.initializers,
+        ),
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="tinyjax",
+        producer_version=__version__,
+        doc_string=layer.name,
+    )
+    onnx.checker.check_model(model, full_check=True)
+    data = model.SerializeToString()
+    if path is not None:
+        Path(path).write_bytes(data)
+    return data
