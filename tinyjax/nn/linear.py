@@ -106,10 +106,21 @@ def _apply(
         y = jnp.matmul(x, weight, precision=precision)
         return y + params["bias"] if "bias" in params else y
     # bf16 / f16: products accumulated in float32, bias added in float32, result rounded once
-    y = jnp.matmul(x, weight, precision=precision, preferred_element_type=jnp.float32)
+    y = jax.lax.platform_dependent(
+        x,
+        weight,
+        cpu=functools.partial(_float32_matmul, precision=precision),
+        default=functools.partial(jnp.matmul, precision=precision, preferred_element_type=jnp.float32),
+    )
     if "bias" in params:
         y = y + params["bias"].astype(jnp.float32)
     return y.astype(dtype)
+
+
+def _float32_matmul(x: jax.Array, weight: jax.Array, *, precision: Any = None) -> jax.Array:
+    """On CPU, the half-precision operands in float32 first: the same products (exact in float32), and
+    XLA:CPU (jax 0.8) cannot emit a bfloat16 dot inside a loop such as Repeat's scan."""
+    return jnp.matmul(x.astype(jnp.float32), weight.astype(jnp.float32), precision=precision)
 
 
 def _check_params(params: Any, sizes: tuple[int, int, bool] | None) -> str:
