@@ -170,8 +170,9 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
       scores (``-inf`` forbids). A query row with no allowed key gives zeros before the output
       projection, not NaN. bfloat16 / float16 are computed in float32 and rounded once.
 
-    Cost: ``layer.flops`` counts ``apply`` without a ``mask`` as XLA does, ``seq^2`` terms included
-    (a mask adds a select or an add per score).
+    Cost: ``tj.summary`` uses XLA's own count of the layer alone (``layer.flops`` is None), ``seq^2``
+    terms included: a formula matched jax 0.10's count exactly but jax 0.8 counts the softmax's
+    reductions one FLOP per row lower.
     """
     embed = check_features("embed_dim", embed_dim)
     heads = check_features("num_heads", num_heads)
