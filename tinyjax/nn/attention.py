@@ -203,6 +203,7 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
         ),
         flops=None,  # XLA's count: it counts the softmax's reductions per row differently in jax 0.8 and 0.10
         oop="MultiHeadAttention",
+        onnx=functools.partial(_onnx, embed_dim=embed, num_heads=heads, causal=causal),
     )
 
 
@@ -235,3 +236,43 @@ def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array, *, num_
     allowed = jnp.arange(keys.shape[1])[None, :] <= queries[:, None]  # (t, L): a key at or before the query
     out = attend(q, keys.astype(work), values.astype(work), allowed)
     return _project(out, params, "out_proj", work).astype(dtype), {"key": keys, "value": values}
+
+
+def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, causal: bool) -> str:
+    """ONNX nodes of ``apply(params, x)`` without a ``mask`` (the built-in causal mask maps; a user's mask does not).
+
+    ``x`` (..., T, E) runs as (N, T, E): ``MatMul`` by ``in_proj_weight`` seen as (E, 3E) (its
+    (E, 3, H, D) head-major layout, flattened), the bias, ``Reshape``/``Transpose`` to q, k, v
+    (N, H, T, D), q scaled by ``1/sqrt(D)`` as ``apply`` scales it, ``MatMul`` by k's transpose, for
+    a causal layer ``-inf`` above the diagonal (``Trilu`` of a (T, T) table made at run time), ``Softmax``,
+    ``MatMul`` by v, and the output projection by ``out_proj_weight`` seen as (H*D, E). ``T`` and the
+    leading axes are read from ``x`` at run time. ONNX Runtime folds the params' reshapes at load.
+    """
+    head = embed_dim // num_heads
+    shape = graph.node("Shape", [x])
+    length = graph.node("Shape", [x], start=-2, end=-1)  # (1,) int64: T
+
+    def flat(name: str, *dims: int) -> str:
+        return graph.node("Reshape", [names[name], graph.constant(np.asarray(dims, np.int64))])
+
+    sizes = (graph.constant(np.asarray([-1], np.int64)), length, graph.constant(np.asarray([embed_dim], np.int64)))
+    rows = graph.node("Concat", list(sizes), axis=0)  # (N, T, E): N the product of the leading axes
+    qkv = graph.node("MatMul", [graph.node("Reshape", [x, rows]), flat("in_proj_weight", embed_dim, 3 * embed_dim)])
+    if "in_proj_bias" in names:
+        qkv = graph.node("Add", [qkv, flat("in_proj_bias", 3 * embed_dim)])
+    split = graph.constant(np.asarray([0, 0, 3, num_heads, head], np.int64))  # 0: N and T as they are
+    heads = graph.node("Transpose", [graph.node("Reshape", [qkv, split])], perm=[2, 0, 3, 1, 4])  # (3, N, H, T, D)
+    q, k, v = (graph.node("Gather", [heads, graph.constant(np.asarray(i, np.int64))], axis=0) for i in range(3))
+    q = graph.node("Mul", [q, graph.constant(np.asarray(1.0 / math.sqrt(head)))])
+    scores = graph.node("MatMul", [q, graph.node("Transpose", [k], perm=[0, 1, 3, 2])])  # (N, H, T, T)
+    if causal:
+        square = graph.node("Concat", [length, length], axis=0)
+        above = graph.node("Expand", [graph.constant(np.asarray(-np.inf)), square])
+        above = graph.node("Trilu", [above, graph.constant(np.asarray(1, np.int64))], upper=1)  # 0 on and below
+        scores = graph.node("Add", [scores, above])
+    out = graph.node("MatMul", [graph.node("Softmax", [scores], axis=-1), v])  # (N, H, T, D)
+    out = graph.node("Reshape", [graph.node("Transpose", [out], perm=[0, 2, 1, 3]), rows])
+    y = graph.node("MatMul", [out, flat("out_proj_weight", embed_dim, embed_dim)])
+    if "out_proj_bias" in names:
+        y = graph.node("Add", [y, names["out_proj_bias"]])
+    return graph.node("Reshape", [y, shape])

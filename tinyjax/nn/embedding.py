@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._checks import check_features, check_float_input
 from tinyjax._errors import DTypeError, ShapeError
 from tinyjax.layer import Layer, Params, Torch, cached, define, factory
 from tinyjax.nn._common import check_dict_params
 
-__all__ = ["Embedding", "PositionalEncoding"]
+__all__ = ["Embedding", "PositionalEncoding", "add_rows_onnx"]
 
 
 def _normal_init(key: jax.Array, shape: tuple[int, int]) -> Params:
@@ -66,7 +68,23 @@ def Embedding(num_embeddings: int, embedding_dim: int) -> Layer:
         axes={"weight": ("vocab", "embed")},
         torch=Torch("Embedding", {"num_embeddings": vocab, "embedding_dim": dim}),
         oop="Embedding",
+        onnx=functools.partial(_embedding_onnx, vocab=vocab, dim=dim),
     )
+
+
+def _embedding_onnx(graph: Any, names: Params, x: str, *, vocab: int, dim: int) -> str:
+    """ONNX ``Gather`` of the indices' rows from ``weight`` with a row of NaN appended, as ``apply``.
+
+    Every index outside ``[0, V)`` reads the NaN row ``V`` (ONNX's own ``Gather`` would wrap a negative
+    index and fail the run on one past the end); the indices, of any integer dtype, are cast to int64.
+    ONNX Runtime folds the ``Concat`` of the two constant tables when it loads the model.
+    """
+    table = graph.node("Concat", [names["weight"], graph.constant(np.full((1, dim), np.nan))], axis=0)
+    indices = graph.cast(x, np.int64)
+    past_end = graph.constant(np.asarray(vocab, np.int64))
+    negative = graph.node("Less", [indices, graph.constant(np.asarray(0, np.int64))])
+    indices = graph.node("Min", [graph.node("Where", [negative, past_end, indices]), past_end])
+    return graph.node("Gather", [table, indices], axis=0)
 
 
 def _positions_init(key: jax.Array, length: int, dim: int) -> Params:
@@ -110,7 +128,23 @@ def PositionalEncoding(max_seq_len: int, embed_dim: int) -> Layer:
         axes={"weight": ("position", "embed")},
         flops=_added,
         oop="PositionalEncoding",
+        onnx=_positional_onnx,
     )
+
+
+def _positional_onnx(graph: Any, names: Params, x: str) -> str:
+    return add_rows_onnx(graph, names["weight"], x)
+
+
+def add_rows_onnx(graph: Any, table: str, x: str) -> str:
+    """ONNX nodes of ``x + table[:T]`` for ``x`` (..., T, D): ``T`` read by ``Shape`` at run time, then ``Slice``.
+
+    So the exported graph serves any batch and, where the input's ``T`` is symbolic, any ``T`` up to
+    the table's length (the positional encodings' mapping).
+    """
+    length = graph.node("Shape", [x], start=-2, end=-1)  # (1,) int64: T
+    zero = graph.constant(np.zeros(1, np.int64))  # Slice's start, and its axis
+    return graph.node("Add", [x, graph.node("Slice", [table, zero, length, zero])])
 
 
 def _added(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:

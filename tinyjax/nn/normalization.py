@@ -143,7 +143,20 @@ def RMSNorm(normalized_shape: int | tuple[int, ...], eps: float | None = None) -
         out_features=shape[-1],
         axes={"weight": _norm_axes(shape)},
         torch=Torch("RMSNorm", {"normalized_shape": shape, "eps": eps}),
+        onnx=functools.partial(_rms_norm_onnx, shape=shape, eps=eps),
     )
+
+
+def _rms_norm_onnx(graph: Any, names: Params, x: str, *, shape: tuple[int, ...], eps: float | None) -> str:
+    """ONNX nodes of ``apply``'s ``x * rsqrt(mean(x**2) + eps) * weight`` (opset 20 has no ``RMSNormalization``).
+
+    ``eps`` None is the export dtype's machine epsilon, as ``apply`` takes the input's (float32).
+    """
+    axes = graph.constant(np.arange(-len(shape), 0, dtype=np.int64))
+    mean_square = graph.node("ReduceMean", [graph.node("Mul", [x, x]), axes], keepdims=1)
+    epsilon = graph.constant(np.finfo(graph.dtype).eps if eps is None else eps)
+    rsqrt = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node("Add", [mean_square, epsilon])])])
+    return graph.node("Mul", [graph.node("Mul", [x, rsqrt]), names["weight"]])
 
 
 def _bn_init(key: jax.Array, features: int) -> Params:

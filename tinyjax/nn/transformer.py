@@ -25,6 +25,7 @@ from tinyjax.layer import Layer, Params, Torch, cached, check_training, define, 
 from tinyjax.nn import attention
 from tinyjax.nn.activations import GELU
 from tinyjax.nn.dropout import Dropout, check_rate
+from tinyjax.nn.embedding import add_rows_onnx
 from tinyjax.nn.linear import Linear
 from tinyjax.nn.normalization import LayerNorm
 
@@ -146,7 +147,19 @@ def TransformerBlock(
         flops=functools.partial(_flops, parts=parts),
         child_info=lambda: {name: part.param_info() for name, part in parts.items()},
         oop="TransformerBlock",
+        onnx=functools.partial(_onnx, parts=parts),
     )
+
+
+def _onnx(graph: Any, names: Params, x: str, *, parts: dict[str, Layer]) -> str:
+    """ONNX nodes: the parts' own mappings in ``apply``'s order (the dropouts are identities in inference)."""
+
+    def part(name: str, h: str) -> str:
+        return graph.layer(parts[name], names[name], h)
+
+    h = graph.node("Add", [x, part("self_attn", part("norm1", x))])
+    hidden = graph.layer(GELU(), (), part("linear1", part("norm2", h)))
+    return graph.node("Add", [h, part("linear2", hidden)])
 
 
 def _init(key: jax.Array, *, parts: dict[str, Layer]) -> Params:
@@ -209,13 +222,20 @@ def SinusoidalPositionalEncoding(max_seq_len: int, embed_dim: int) -> Layer:
     length = check_features("max_seq_len", max_seq_len)
     dim = check_features("embed_dim", embed_dim)
     name = f"SinusoidalPositionalEncoding({length}, {dim})"
+    table = sinusoids(length, dim)
     return define(
         "SinusoidalPositionalEncoding",
         name,
         _empty,
-        functools.partial(_add_sinusoids, table=sinusoids(length, dim), name=name),
+        functools.partial(_add_sinusoids, table=table, name=name),
         doc=f"``apply((), x) -> y``: {name}; ``(..., T, {dim})`` -> the same shape, ``T <= {length}``.",
         config={"max_seq_len": length, "embed_dim": dim},
         out_features=dim,
         flops=lambda params, x, y: math.prod(y.shape),  # one add per element
+        onnx=functools.partial(_sinusoids_onnx, table=table),
     )
+
+
+def _sinusoids_onnx(graph: Any, names: Params, x: str, *, table: np.ndarray) -> str:
+    """ONNX nodes: the table as a constant, its first ``T`` rows added (:func:`~tinyjax.nn.embedding.add_rows_onnx`)."""
+    return add_rows_onnx(graph, graph.constant(table), x)

@@ -33,6 +33,8 @@ __all__ = ["OPSET", "OnnxGraph", "export_onnx", "require"]
 
 OPSET = 20
 """The ONNX opset the graphs use (20: the first with ``Gelu``; ONNX Runtime 1.17 and later run it)."""
+INPUT_DTYPES = (np.dtype(np.float32), np.dtype(np.int32), np.dtype(np.int64))
+"""The input dtypes an ONNX model takes: float32, or integer indices for a model that starts with an Embedding."""
 INPUT, OUTPUT = "x", "y"
 
 
@@ -82,6 +84,10 @@ class OnnxGraph:
             self.initializers.append(self.numpy_helper.from_array(array, self._constants[key]))
         return self._constants[key]
 
+    def cast(self, x: str, dtype: Any) -> str:
+        """A ``Cast`` of tensor ``x`` to the NumPy ``dtype`` (``np.int64``)."""
+        return self.node("Cast", [x], to=self.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+
     def layer(self, layer: Layer, param_names: Params, x: str) -> str:
         """Add ``layer``'s nodes on tensor ``x``; a layer without an ONNX mapping is refused by name."""
         if layer.onnx is None:
@@ -104,12 +110,20 @@ def export_onnx(
 ) -> bytes:
     """The ONNX model (bytes) of ``layer`` with ``params`` for inputs ``(batch, *features)`` of ``dtype``.
 
-    float32 only (the dtype ONNX Runtime's CPU kernels cover for every op used). Raises ConfigError
-    naming the first layer without an ONNX mapping, ShapeError if the layer refuses the input shape.
+    The params and the computation are float32 (the dtype ONNX Runtime's CPU kernels cover for every
+    op used); the input is float32, or int32 / int64 indices for a layer that takes integers (an
+    Embedding, a GPT). Raises ConfigError for another input dtype or naming the first layer without an
+    ONNX mapping, ShapeError if the layer refuses the input shape, DTypeError if it refuses the dtype.
     """
-    if jnp.dtype(dtype) != jnp.float32:
-        raise ConfigError(f"export(format='onnx') writes float32 models, got dtype={jnp.dtype(dtype)}")
+    input_dtype = np.dtype(jnp.dtype(dtype))
+    if input_dtype not in INPUT_DTYPES:
+        raise ConfigError(
+            f"ONNX models take float32 inputs, or int32 / int64 indices, got dtype={input_dtype}; "
+            "for bfloat16 / float16 export with format='stablehlo'"
+        )
     onnx = require("onnx")
+    (symbolic,) = jax.export.symbolic_shape(batch)  # the output's shape; raises if the layer refuses the input
+    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), input_dtype))
     np_dtype = np.dtype(np.float32)
     graph = OnnxGraph(np_dtype, layer.name)
     for name, array in named_parameters(params).items():
@@ -122,16 +136,14 @@ def export_onnx(
     for node in graph.nodes:  # the last tensor becomes the output "y"
         node.input[:] = [OUTPUT if name == y else name for name in node.input]
         node.output[:] = [OUTPUT if name == y else name for name in node.output]
-    (symbolic,) = jax.export.symbolic_shape(batch)  # the output's shape; ShapeError if the input does not fit
-    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), np_dtype))
     helper = graph.helper
     dims = [d if isinstance(d, int) else str(d) for d in out.shape]  # symbolic: named as jax names it ("b")
     model = helper.make_model(
         helper.make_graph(
             graph.nodes,
             "tinyjax",
-            [helper.make_tensor_value_info(INPUT, onnx.TensorProto.FLOAT, [batch, *features])],
-            [helper.make_tensor_value_info(OUTPUT, onnx.TensorProto.FLOAT, dims)],
+            [helper.make_tensor_value_info(INPUT, helper.np_dtype_to_tensor_dtype(input_dtype), [batch, *features])],
+            [helper.make_tensor_value_info(OUTPUT, helper.np_dtype_to_tensor_dtype(np.dtype(out.dtype)), dims)],
             initializer=graph.initializers,
         ),
         opset_imports=[helper.make_opsetid("", OPSET)],
