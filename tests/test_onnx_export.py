@@ -26,12 +26,6 @@ KEY = jax.random.key(0)
 # Rows without an ONNX mapping, by factory or by the layer's name, each with its reason; every other row maps.
 UNMAPPED = {
     "Lambda",  # a function tinyjax cannot see into
-    "RMSNorm",  # no RMSNormalization before opset 23 (the graphs use 20): not written yet
-    "Embedding",  # integer input: the exporter writes float32 inputs only
-    "PositionalEncoding",  # not written yet
-    "MultiHeadAttention",  # not written yet
-    "TransformerBlock",  # not written yet
-    "SinusoidalPositionalEncoding",  # not written yet
 }
 
 
@@ -46,9 +40,16 @@ def _innermost_unmapped(layer: tj.Layer) -> tj.Layer:
 
 
 def _inputs(row: Row) -> list[np.ndarray]:
-    """The row's input, and one with a batch 3 larger."""
+    """The row's input, and one with a batch 3 larger (indices drawn in [0, 4) for an integer row)."""
     batch, *rest = row.input_shape
-    return [np.asarray(jax.random.normal(jax.random.key(1 + n), (n, *rest))) for n in (batch, batch + 3)]
+
+    def draw(n: int) -> np.ndarray:
+        key, shape = jax.random.key(1 + n), (n, *rest)
+        if np.issubdtype(row.input_dtype, np.integer):
+            return np.asarray(jax.random.randint(key, shape, 0, 4, row.input_dtype))
+        return np.asarray(jax.random.normal(key, shape))
+
+    return [draw(batch), draw(batch + 3)]
 
 
 # Runs every model in one process that has onnxruntime and NumPy but can import neither jax nor tinyjax.
@@ -88,7 +89,7 @@ def ort_outputs(tmp_path_factory):
     for i in mapped:
         row = TABLE[i]
         params, features = row.layer.init(KEY), row.input_shape[1:]
-        tj.export(row.layer, params, features=features, format="onnx", path=folder / f"{i}.onnx")
+        tj.export(row.layer, params, features=features, dtype=row.input_dtype, format="onnx", path=folder / f"{i}.onnx")
         for j, x in enumerate(_inputs(row)):
             np.save(folder / f"{i}.{j}.x.npy", x)
     done = subprocess.run([sys.executable, "-c", RUNNER, str(folder)], capture_output=True, text=True, timeout=300)
@@ -104,7 +105,7 @@ def test_onnx_runs_without_jax_and_equals_apply(index, ort_outputs):
         assert {row.factory, row.id} & UNMAPPED, f"{row.id} has no ONNX mapping: describe its `onnx` (layer.py, OnnxFn)"
         refused = re.escape(_innermost_unmapped(row.layer).name)
         with pytest.raises(tj.ConfigError, match=rf"^export\(format='onnx'\): {refused} "):
-            tj.export(row.layer, params, features=row.input_shape[1:], format="onnx")
+            tj.export(row.layer, params, features=row.input_shape[1:], dtype=row.input_dtype, format="onnx")
         return
     for x, y in zip(_inputs(row), ort_outputs[index], strict=True):
         np.testing.assert_allclose(y, row.layer.apply(params, x), rtol=1e-5, atol=1e-5)
@@ -155,8 +156,15 @@ def test_refusals_name_the_layer():
         tj.export(model, model.init(KEY), format="onnx")
     with pytest.raises(tj.ConfigError, match=r"^export\(format='onnx'\): Lambda\(tanh\) has no ONNX mapping"):
         tj.export(tj.Lambda(np.tanh), (), features=(3,), format="onnx")
-    with pytest.raises(tj.ConfigError, match="float32"):
-        tj.export(MLP, PARAMS, format="onnx", dtype=np.float16)
+    for dtype in (np.float16, jax.numpy.bfloat16, np.float64, np.uint8, np.bool_):
+        with pytest.raises(
+            tj.ConfigError, match=rf"float32 inputs, or int32 / int64 indices, got dtype={np.dtype(dtype)}"
+        ):
+            tj.export(MLP, PARAMS, format="onnx", dtype=dtype)
+    with pytest.raises(tj.DTypeError, match=r"Linear\(12 -> 8\)"):  # a float model refuses indices, by name
+        tj.export(MLP, PARAMS, format="onnx", dtype=np.int32)
+    with pytest.raises(tj.DTypeError, match=r"Embedding\(7, 4\): expected integer indices"):
+        tj.export(tj.Embedding(7, 4), tj.Embedding(7, 4).init(KEY), features=(3,), format="onnx")
     with pytest.raises(tj.ConfigError, match="format must be 'stablehlo' or 'onnx'"):
         tj.export(MLP, PARAMS, format="tflite")
     with pytest.raises(tj.ShapeError, match="Linear"):
@@ -170,3 +178,83 @@ def test_without_the_extra_the_error_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(ImportError, match=r"onnxruntime is not installed: .*tinyjax\[onnx\]"):
         tj.compile(MLP, PARAMS, np.zeros((2, 12), np.float32), backend="onnxruntime")
+
+
+def _session(data: bytes) -> ort.InferenceSession:
+    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+
+def _with_symbolic_sequence(data: bytes) -> bytes:
+    """The model with its input's and output's axis 1 (T) renamed "t": it must then run at every T."""
+    model = onnx.load_from_string(data)
+    for value in (*model.graph.input, *model.graph.output):
+        value.type.tensor_type.shape.dim[1].dim_param = "t"
+    onnx.checker.check_model(model, full_check=True)
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_embedding_takes_integer_indices_and_gives_nan_rows_out_of_range_as_apply(dtype):
+    layer = tj.Embedding(7, 4)
+    params = layer.init(KEY)
+    data = tj.export(layer, params, features=(5,), dtype=dtype, format="onnx")
+    (x,), (y,) = onnx.load_from_string(data).graph.input, onnx.load_from_string(data).graph.output
+    assert x.type.tensor_type.elem_type == onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    assert y.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    tokens = np.array([[0, 6, 3, 1, 5], [2, 4, 0, 6, 6]], dtype)
+    np.testing.assert_array_equal(_session(data).run(None, {"x": tokens})[0], layer.apply(params, tokens))
+    outside = np.array([[-1, 7, 100, -7, 0], [-(2**31), 2**31 - 1, 6, -100, 3]], dtype)  # ONNX's Gather wraps -1
+    got = _session(data).run(None, {"x": outside})[0]
+    assert np.isnan(got).all(-1).tolist() == [[True, True, True, True, False], [True, True, False, True, False]]
+    np.testing.assert_array_equal(got, layer.apply(params, outside))  # NaN rows equal NaN rows
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        tj.PositionalEncoding(6, 4),
+        tj.SinusoidalPositionalEncoding(6, 4),
+        tj.MultiHeadAttention(4, 2, causal=True),
+        tj.TransformerBlock(4, 2, mlp_ratio=2),
+    ],
+    ids=lambda layer: layer.name,
+)
+def test_the_sequence_length_is_read_at_run_time(layer):
+    """Exported at T = 6, the graph bakes in no T: with that axis symbolic it runs every T <= 6 as apply."""
+    params = layer.init(KEY)
+    session = _session(_with_symbolic_sequence(tj.export(layer, params, features=(6, 4), format="onnx")))
+    for length in (1, 3, 6):
+        x = np.asarray(jax.random.normal(jax.random.key(length), (2, length, 4)))
+        np.testing.assert_allclose(session.run(None, {"x": x})[0], layer.apply(params, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_attention_variants_and_leading_axes(causal, bias):
+    layer = tj.MultiHeadAttention(12, 3, bias=bias, causal=causal)
+    params = jax.tree_util.tree_map(  # biases away from their zero init, so that a wrong bias shows
+        lambda p: p + 0.1 * jax.random.normal(jax.random.key(p.size), p.shape), layer.init(KEY)
+    )
+    for features in [(5, 12), (2, 3, 12)]:  # (B, T, E), and (B, 2, T, E): the leading axes are kept
+        x = np.asarray(jax.random.normal(jax.random.key(7), (3, *features)))
+        y = _session(tj.export(layer, params, features=features, format="onnx")).run(None, {"x": x})[0]
+        np.testing.assert_allclose(y, layer.apply(params, x), rtol=1e-5, atol=1e-5)
+    graph = onnx.load_from_string(tj.export(layer, params, features=(5, 12), format="onnx")).graph
+    assert sum(node.op_type == "Trilu" for node in graph.node) == causal
+
+
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_a_gpt_exports_with_integer_tokens_and_equals_apply(positions):
+    gpt = tj.GPT(vocab_size=11, embed_dim=8, num_layers=2, num_heads=2, max_seq_len=6, positions=positions)
+    params = gpt.init(KEY)
+    data = tj.export(gpt, params, features=(5,), dtype=np.int32, format="onnx")
+    graph = onnx.load_from_string(data).graph
+    assert sum(node.op_type == "Softmax" for node in graph.node) == 2  # one attention per block, written once
+    tokens = np.asarray(jax.random.randint(jax.random.key(3), (3, 5), 0, 11, np.int32))
+    logits = _session(data).run(None, {"x": tokens})[0]
+    assert logits.shape == (3, 5, 11) and logits.dtype == np.float32
+    np.testing.assert_allclose(logits, gpt.apply(params, tokens), rtol=1e-5, atol=1e-5)
+    session = _session(_with_symbolic_sequence(data))  # any prompt length up to max_seq_len
+    for length in (1, 6):
+        tokens = np.asarray(jax.random.randint(jax.random.key(length), (2, length), 0, 11, np.int32))
+        np.testing.assert_allclose(session.run(None, {"x": tokens})[0], gpt.apply(params, tokens), rtol=1e-5, atol=1e-5)

@@ -83,3 +83,41 @@ def test_threads_share_one_predictor(predict):
         outputs = list(pool.map(predict, inputs))
     for y, want in zip(outputs, expected, strict=True):
         np.testing.assert_allclose(y, want, **TOLERANCE)
+
+
+GPT = tj.GPT(vocab_size=11, embed_dim=8, num_layers=2, num_heads=2, max_seq_len=6)
+GPT_PARAMS = GPT.init(jax.random.key(0))
+TOKENS = np.asarray(jax.random.randint(jax.random.key(1), (4, 5), 0, 11, np.int32))
+
+
+def test_serves_a_gpt_on_integer_tokens():
+    predict = tj.compile(GPT, GPT_PARAMS, TOKENS, backend="onnxruntime", precompile=[1])
+    assert predict.input_dtype == np.int32 and predict.buckets == (1, 4) and "int32" in repr(predict)
+    assert predict.model == tj.export(GPT, GPT_PARAMS, features=(5,), dtype=np.int32, format="onnx")
+    expected = np.asarray(GPT.apply(GPT_PARAMS, TOKENS))
+    for given in (TOKENS, TOKENS.astype(np.int64), TOKENS.astype(np.uint8), TOKENS.tolist(), jnp.asarray(TOKENS)):
+        y = predict(given)  # any integer input, converted to int32 on the host
+        assert y.shape == (4, 5, 11) and y.dtype == np.float32
+        np.testing.assert_allclose(y, expected, **TOLERANCE)
+    for n in (0, 1, 3, 9):
+        tokens = np.asarray(jax.random.randint(jax.random.key(n), (n, 5), 0, 11, np.int32))
+        np.testing.assert_allclose(predict(tokens), GPT.apply(GPT_PARAMS, tokens), **TOLERANCE)
+    wide = tj.compile(GPT, GPT_PARAMS, TOKENS.astype(np.int64), backend="onnxruntime")
+    assert wide.input_dtype == np.int64
+    np.testing.assert_allclose(wide(TOKENS), expected, **TOLERANCE)
+
+
+def test_an_integer_model_refuses_floats_and_a_float_model_integers():
+    predict = tj.compile(GPT, GPT_PARAMS, TOKENS, backend="onnxruntime")
+    for given in (TOKENS.astype(np.float32), TOKENS.astype(np.float64).tolist()):
+        match = r"Predictor\(Sequential.*expected integer input, got float.*convert it with x.astype\(np.int32\)"
+        with pytest.raises(tj.DTypeError, match=match):
+            predict(given)
+    with pytest.raises(tj.ShapeError, match=r"Predictor\(Sequential"):
+        predict(TOKENS[:, :3])  # the example fixed T = 5
+    with pytest.raises(tj.DTypeError, match=r"Embedding\(11, 8\): expected integer indices"):
+        tj.compile(GPT, GPT_PARAMS, TOKENS.astype(np.float32), backend="onnxruntime")
+    with pytest.raises(tj.ConfigError, match=r"float32 inputs, or int32 / int64 indices, got dtype=int16"):
+        tj.compile(GPT, GPT_PARAMS, TOKENS.astype(np.int16), backend="onnxruntime")
+    with pytest.raises(tj.DTypeError, match=r"Linear\(20 -> 16\)"):
+        tj.compile(MODEL, PARAMS, np.zeros((1, 20), np.int32), backend="onnxruntime")

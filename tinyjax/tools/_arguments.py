@@ -1,10 +1,12 @@
-"""The layer argument every tool takes, checked where the user called the tool."""
+"""The layer argument every tool takes, checked where the user called the tool; the predictors' input dtype check."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tinyjax._errors import ConfigError
+import jax.numpy as jnp
+
+from tinyjax._errors import ConfigError, DTypeError
 from tinyjax.layer import Layer, Params, as_layer
 from tinyjax.state import split_state
 
@@ -32,3 +34,17 @@ def trainable_params(layer: Layer, params: Params) -> Params:
         return split_state(layer, params)[0]
     except ConfigError:
         return params
+
+
+def check_input_kind(dtype: Any, expected: Any, call: str) -> None:
+    """A predictor's input check: floating input for a model compiled for floats, integer for indices.
+
+    Raises DTypeError naming ``call`` (``"Predictor(...)"``) when ``dtype`` is not of ``expected``'s kind.
+    """
+    kind = jnp.integer if jnp.issubdtype(expected, jnp.integer) else jnp.floating
+    if not jnp.issubdtype(dtype, kind):
+        raise DTypeError(
+            call,
+            f"expected {'integer' if kind is jnp.integer else 'floating'} input, got {dtype}; "
+            f"convert it with x.astype(np.{jnp.dtype(expected)})",
+        )

@@ -46,13 +46,14 @@ def export(
     Args:
       layer, params: the model; params become constants of the artifact.
       features: the per-example input shape; ``(layer.in_features,)`` by default.
-      dtype: the input dtype (float32 by default).
+      dtype: the input dtype (float32 by default; ``jnp.int32`` for token indices).
       batch: the name of the symbolic batch dimension.
       platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``: a
         sequence of names, or one name as a string (``platforms="cpu"`` is ``("cpu",)``).
       path: if given, the artifact is also written there.
       format: ``"stablehlo"`` (default: ``jax.export``, every platform and dtype) or ``"onnx"``: an
-        ONNX model (float32; ``platforms`` unused) that ONNX Runtime runs without tinyjax or JAX,
+        ONNX model (float32 params; a float32 input, or int32 / int64 indices for a model that takes
+        them, such as a GPT; ``platforms`` unused) that ONNX Runtime runs without tinyjax or JAX,
         params as initializers named as :func:`~tinyjax.named_parameters` names them; it needs the
         extra ``onnx`` and refuses, by name, a layer without an ONNX mapping (a user's pair, a Lambda).
 

@@ -4,7 +4,8 @@ The layer is exported once (:mod:`tinyjax.tools.onnx_export`) and loaded into on
 session on the CPU; the graph's batch dimension is symbolic, so every batch size runs in that one
 session with no padding and no compilation per size. The session settings are the ones that measured
 fastest on the project's CPU machine (docs/performance.md, ``benchmarks/onnx_settings.py``); a call is
-ONNX Runtime's ``run`` on the input as it is when it is a float32 NumPy array of the right shape.
+ONNX Runtime's ``run`` on the input as it is when it is a NumPy array of the example's dtype (float32,
+or int32 / int64 token indices for a GPT) and the right shape.
 Calls from several threads at once are safe: ONNX Runtime's ``run`` is, and the predictor keeps no
 per-call state.
 """
@@ -14,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._errors import ConfigError, DTypeError, ShapeError
+from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, Params
+from tinyjax.tools._arguments import check_input_kind
 from tinyjax.tools.onnx_export import INPUT, OUTPUT, export_onnx, require
 
 __all__ = ["OnnxPredictor"]
@@ -32,7 +33,9 @@ class OnnxPredictor:
       model: the ONNX model it runs (bytes, as ``tinyjax.export(..., format="onnx")`` writes it).
       session: the ``onnxruntime.InferenceSession``. ``run`` is thread-safe: one predictor serves
         concurrent threads.
-      features: the per-example input shape; the input dtype is float32.
+      features: the per-example input shape.
+      input_dtype: the example's dtype, float32, int32 or int64: a float model takes any floating input
+        (converted to float32), an integer one any integer input (converted to ``input_dtype``).
     """
 
     def __init__(self, layer: Layer, params: Params, example: Any, precompile: Iterable[int] = ()) -> None:
@@ -40,9 +43,6 @@ class OnnxPredictor:
         shape = tuple(np.shape(example))
         if len(shape) < 1:
             raise ShapeError(f"compile({layer.name})", ("batch", "..."), shape, what="example")
-        dtype = np.dtype(getattr(example, "dtype", np.float32))
-        if dtype != np.float32:
-            raise ConfigError(f"backend='onnxruntime' runs float32 inputs, got an example of dtype {dtype}")
         sizes = [shape[0]]
         for n in precompile:
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -50,7 +50,8 @@ class OnnxPredictor:
             sizes.append(int(n))
         self.layer = layer
         self.features: tuple[int, ...] = shape[1:]
-        self.model = export_onnx(layer, params, features=self.features)
+        self.input_dtype = np.dtype(getattr(example, "dtype", np.float32))
+        self.model = export_onnx(layer, params, features=self.features, dtype=self.input_dtype)  # checks the dtype
         self.session = ort.InferenceSession(self.model, _session_options(ort), providers=["CPUExecutionProvider"])
         # The C++ session under the Python wrapper, whose run() re-checks the input names on every call:
         # called directly it measured ~15% faster at batch 1 (docs/performance.md). The public run if absent.
@@ -58,7 +59,7 @@ class OnnxPredictor:
         self._outputs = [OUTPUT]
         self._warmed: set[int] = set()
         for n in sizes:  # ONNX Runtime plans each input shape's memory on its first run: done here
-            self(np.zeros((n, *self.features), np.float32))
+            self(np.zeros((n, *self.features), self.input_dtype))
             self._warmed.add(n)
 
     @property
@@ -73,7 +74,7 @@ class OnnxPredictor:
 
     def __call__(self, x: Any) -> np.ndarray:
         """``(n, *features)`` -> the layer's output for the ``n`` rows (``n`` may be 0), a float32 NumPy array."""
-        if type(x) is np.ndarray and x.dtype == np.float32 and x.shape[1:] == self.features and x.ndim > 0:
+        if type(x) is np.ndarray and x.dtype == self.input_dtype and x.shape[1:] == self.features and x.ndim > 0:
             return self._run(self._outputs, {INPUT: x}, None)[0]
         return self._slow_call(x)
 
@@ -83,12 +84,11 @@ class OnnxPredictor:
         shape = tuple(np.shape(x))
         if not shape or shape[1:] != self.features:
             raise ShapeError(f"Predictor({self.layer.name})", ("batch", *self.features), shape)
-        if not jnp.issubdtype(x.dtype, jnp.floating):
-            raise DTypeError(f"Predictor({self.layer.name})", f"expected floating input, got {x.dtype}")
-        return self._run(self._outputs, {INPUT: np.asarray(x, np.float32)}, None)[0]
+        check_input_kind(x.dtype, self.input_dtype, f"Predictor({self.layer.name})")
+        return self._run(self._outputs, {INPUT: np.asarray(x, self.input_dtype)}, None)[0]
 
     def __repr__(self) -> str:
-        return f"OnnxPredictor({self.layer.name}, features={self.features}, onnxruntime)"
+        return f"OnnxPredictor({self.layer.name}, features={self.features}, {self.input_dtype}, onnxruntime)"
 
 
 def _session_options(ort: Any) -> Any:

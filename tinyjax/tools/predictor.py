@@ -33,11 +33,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from tinyjax._checks import check_float_params
-from tinyjax._errors import ConfigError, DTypeError, ShapeError
+from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.costs import xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
-from tinyjax.tools._arguments import layer_argument, trainable_params
+from tinyjax.tools._arguments import check_input_kind, layer_argument, trainable_params
 from tinyjax.tools.onnx_predictor import OnnxPredictor
 
 __all__ = ["Predictor", "compile"]
@@ -158,13 +158,7 @@ class Predictor:
         if not _ready(x, self.input_dtype):
             if not hasattr(x, "dtype"):  # a list or a scalar
                 x = np.asarray(x)
-            kind = jnp.integer if jnp.issubdtype(self.input_dtype, jnp.integer) else jnp.floating  # the example's
-            if not jnp.issubdtype(x.dtype, kind):
-                raise DTypeError(
-                    f"Predictor({self.layer.name})",
-                    f"expected {'integer' if kind is jnp.integer else 'floating'} input, got {x.dtype}; "
-                    f"convert it with x.astype(np.{self.input_dtype})",
-                )
+            check_input_kind(x.dtype, self.input_dtype, f"Predictor({self.layer.name})")  # the example's kind
             x = np.asarray(x, self.input_dtype)  # on the host: a device conversion compiles per shape
         shape = tuple(x.shape)
         if not shape or shape[1:] != self.features:
@@ -271,7 +265,8 @@ def compile(
       precompile: batch sizes to compile now as well (their buckets), so that no request ever waits
         for a compilation: for example ``precompile=[1, 8, 64, 512]`` for a server's expected sizes.
       backend: ``"xla"`` (default) or ``"onnxruntime"``: the layer's ONNX graph in one ONNX Runtime
-        session (:class:`~tinyjax.tools.onnx_predictor.OnnxPredictor`; float32, CPU, the extra ``onnx``;
+        session (:class:`~tinyjax.tools.onnx_predictor.OnnxPredictor`; float32 params and a float32 or
+        int32 / int64 (token indices: a GPT) example, CPU, the extra ``onnx``;
         faster than XLA on CPU for small models, docs/performance.md). It takes no ``dtype`` or
         ``embed_params``, returns NumPy arrays, and runs every batch size unpadded in one session.
 
