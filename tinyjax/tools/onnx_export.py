@@ -122,8 +122,6 @@ def export_onnx(
             "for bfloat16 / float16 export with format='stablehlo'"
         )
     onnx = require("onnx")
-    (symbolic,) = jax.export.symbolic_shape(batch)  # the output's shape; raises if the layer refuses the input
-    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), input_dtype))
     np_dtype = np.dtype(np.float32)
     graph = OnnxGraph(np_dtype, layer.name)
     for name, array in named_parameters(params).items():
@@ -136,6 +134,8 @@ def export_onnx(
     for node in graph.nodes:  # the last tensor becomes the output "y"
         node.input[:] = [OUTPUT if name == y else name for name in node.input]
         node.output[:] = [OUTPUT if name == y else name for name in node.output]
+    (symbolic,) = jax.export.symbolic_shape(batch)  # the output's shape; raises if the layer refuses the input
+    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), input_dtype))
     helper = graph.helper
     dims = [d if isinstance(d, int) else str(d) for d in out.shape]  # symbolic: named as jax names it ("b")
     model = helper.make_model(
