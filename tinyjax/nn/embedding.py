@@ -77,7 +77,9 @@ def _embedding_onnx(graph: Any, names: Params, x: str, *, vocab: int, dim: int) 
 
     Every index outside ``[0, V)`` reads the NaN row ``V`` (ONNX's own ``Gather`` would wrap a negative
     index and fail the run on one past the end); the indices, of any integer dtype, are cast to int64.
-    ONNX Runtime folds the ``Concat`` of the two constant tables when it loads the model.
+    One difference: an int64 model gives NaN for an index beyond int32's range, where ``apply`` in
+    JAX's default 32-bit mode first wraps it into int32 (``2**32 + 1`` reads row 1). ONNX Runtime
+    folds the ``Concat`` of the two constant tables when it loads the model.
     """
     table = graph.node("Concat", [names["weight"], graph.constant(np.full((1, dim), np.nan))], axis=0)
     indices = graph.cast(x, np.int64)
