@@ -108,7 +108,7 @@ def test_decode_with_a_cache_equals_the_causal_layer_over_the_prefix():
     layer, params, x = _setup(causal=True)
     full = layer.apply(params, x)
     cache = attention.init_cache(B, 10, H, E // H)
-    step = jax.jit(lambda p, v, c, i: attention.decode(p, v, c, i, num_heads=H))
+    step = jax.jit(lambda p, v, c, i: attention.decode(p, v, c, i))
     y, cache = step(params, x[:, :3], cache, jnp.int32(0))  # prefill three tokens
     outputs = [y]
     for t in range(3, T):  # then one token at a time, the same compiled step for every position

@@ -27,7 +27,7 @@ def test_the_gpt_is_a_sequential_of_pure_pairs(model_and_params):
     model, params = model_and_params
     assert model.kind == "Sequential" and len(params) == 5
     assert model.apply(params, PROMPT).shape == (3, 5, VOCAB)
-    assert params[2]["self_attn"]["in_proj_weight"].shape == (2, 16, 48)  # two blocks stacked by Repeat
+    assert params[2]["self_attn"]["in_proj_weight"].shape == (2, 16, 3, 4, 4)  # two blocks stacked by Repeat
 
 
 def test_prefill_and_decode_steps_give_the_logits_of_the_whole_prefix(model_and_params):

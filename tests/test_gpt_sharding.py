@@ -1,4 +1,9 @@
-"""A GPT under the megatron plan on 8 simulated devices equals one device (run in a fresh interpreter)."""
+"""A GPT under the megatron plan on 8 simulated devices: equal to one device, each device holding whole heads.
+
+Megatron's plan for a block: the attention split by heads (queries, keys, values and the output
+projection's rows of each head on one device) and the MLP column- then row-parallel, so the forward
+of a block needs exactly two all-reduces and nothing else. Run in a fresh interpreter (8 devices).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import json
 
 import pytest
 from test_sharding import run_on_8_devices
+
+E, HEADS, D, LAYERS, HIDDEN = 32, 8, 4, 2, 128
+ONLY_ALL_REDUCES = {"all-gather": 0, "reduce-scatter": 0, "all-to-all": 0, "collective-permute": 0}
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +29,30 @@ def test_sharded_gpt_equals_one_device(measured, mesh):
     assert measured[mesh]["max_abs_diff"] < 1e-5
 
 
-def test_the_mlp_is_column_then_row_parallel_and_the_heads_projection_is_split(measured):
-    width = 8
-    # stacked (layers, in, out): linear1 (2, 32, 128) split on its output, linear2 (2, 128, 32) on its input
-    assert measured["1x8"]["linear1_weight_shard"] == [2, 32, 128 // width]
-    assert measured["1x8"]["linear2_weight_shard"] == [2, 128 // width, 32]
-    assert measured["1x8"]["in_proj_weight_shard"] == [2, 32, 96 // width]
+@pytest.mark.parametrize(("mesh", "width"), [("1x8", 8), ("2x4", 4)])
+def test_each_device_holds_whole_heads_and_the_mlp_is_column_then_row(measured, mesh, width):
+    shards = measured[mesh]["shards"]  # the two blocks stacked by Repeat: a leading axis of 2, kept whole
+    heads = HEADS // width
+    assert shards["self_attn.in_proj_weight"] == [LAYERS, E, 3, heads, D]
+    assert shards["self_attn.in_proj_bias"] == [LAYERS, 3, heads, D]
+    assert shards["self_attn.out_proj_weight"] == [LAYERS, heads, D, E]
+    assert shards["self_attn.out_proj_bias"] == [LAYERS, E]
+    assert shards["linear1.weight"] == [LAYERS, E, HIDDEN // width]
+    assert shards["linear1.bias"] == [LAYERS, HIDDEN // width]
+    assert shards["linear2.weight"] == [LAYERS, HIDDEN // width, E]
+    assert shards["linear2.bias"] == [LAYERS, E]
+    assert shards["norm1.weight"] == [LAYERS, E]
+
+
+@pytest.mark.parametrize("mesh", ["1x8", "2x4"])
+def test_a_block_attends_without_communication_and_all_reduces_twice(measured, mesh):
+    # one all-reduce after the heads' output projection, one after the MLP's row-parallel Linear
+    assert measured[mesh]["block_collectives"] == {"all-reduce": 2, **ONLY_ALL_REDUCES}
+
+
+@pytest.mark.parametrize("mesh", ["1x8", "2x4"])
+def test_the_gpt_all_reduces_twice_per_block_and_gathers_only_its_logits(measured, mesh):
+    # the blocks sit in Repeat's scan: their two all-reduces appear once, in the loop body; the head
+    # Linear is column-parallel (vocab split) and its logits are gathered once at the end
+    expected = {**ONLY_ALL_REDUCES, "all-reduce": 2, "all-gather": 1}
+    assert measured[mesh]["gpt_collectives"] == expected

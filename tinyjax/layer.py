@@ -41,6 +41,10 @@ OPTIONS = ("key", "training", "precision")
 """The keyword options an ``apply`` may take, which a Sequential passes on to the layers that take them."""
 
 
+TorchAxes = tuple[str | tuple[str, ...], ...]
+"""Torch's axes of a param: logical axis names, or tuples of them for an axis torch merges."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Torch:
     """A layer's PyTorch counterpart, for :mod:`tinyjax.interop` and the oracle tests.
@@ -48,8 +52,10 @@ class Torch:
     Attributes:
       module: the class name in ``torch.nn`` (``"Linear"``).
       kwargs: its constructor arguments (``{"in_features": 784, "out_features": 128, "bias": True}``).
-      axes: for each param whose axis order differs in torch, torch's order of the same logical axes
+      axes: for each param whose layout differs in torch, torch's order of the same logical axes
         (Linear: ``{"weight": ("out", "in")}``); interop derives the permutation from the two orders.
+        A tuple in place of a name is one torch axis holding several of ours, merged in that order
+        (MultiHeadAttention's ``(3E, E)`` in-projection: ``(("qkv", "heads", "head_dim"), "in")``).
       names: tinyjax param name -> torch's name, where they differ (the same everywhere today).
       dtypes: tinyjax param name -> torch's dtype name, where torch keeps another dtype (BatchNorm's
         ``num_batches_tracked`` is ``"int64"`` in torch and int32 here, as JAX without x64 has no int64).
@@ -57,7 +63,7 @@ class Torch:
 
     module: str
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    axes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    axes: Mapping[str, TorchAxes] = dataclasses.field(default_factory=dict)
     names: Mapping[str, str] = dataclasses.field(default_factory=dict)
     dtypes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -69,7 +75,8 @@ class ParamInfo:
     Attributes:
       axes: logical axis names (``("in", "out")``), or None where the layer does not describe it.
       torch_name: the name of this param in the torch module (None: no torch counterpart known).
-      torch_axes: the same logical axes in torch's order (None: the same order, or not described).
+      torch_axes: the same logical axes in torch's order, a tuple of names standing for one torch axis
+        that merges them (None: the same layout, or not described).
       state: whether it is state (BatchNorm's running statistics), updated by ``apply(...,
         training=True)`` and never trained: :func:`tinyjax.split_state` keeps it from the optimizer.
       torch_dtype: torch's dtype name where torch keeps it in another dtype (``"int64"``), else None.
@@ -77,7 +84,7 @@ class ParamInfo:
 
     axes: tuple[str, ...] | None = None
     torch_name: str | None = None
-    torch_axes: tuple[str, ...] | None = None
+    torch_axes: TorchAxes | None = None
     state: bool = False
     torch_dtype: str | None = None
 

@@ -1,11 +1,15 @@
 """Multi-head self-attention, and its decode step over a key/value cache that is a plain value.
 
-``MultiHeadAttention(E, H)`` projects ``x`` (..., T, E) to queries, keys and values with one
-``(E, 3E)`` matrix (columns: all of q, then k, then v; head ``h`` owns columns ``h*D:(h+1)*D`` of
-each, ``D = E // H``), lets every query attend to the keys it may see, and projects the heads back
-with ``(E, E)``. The params are torch's ``nn.MultiheadAttention`` params, transposed::
+``MultiHeadAttention(E, H)`` projects ``x`` (..., T, E) to queries, keys and values, lets every
+query attend to the keys it may see, and projects the heads back. Its params are head-major, as
+flax's and Megatron's are: every head's columns sit together, so a tensor-parallel plan splits the
+``"heads"`` axis and each device holds whole heads (``D = E // H``)::
 
-    {"in_proj_weight": (E, 3E), "in_proj_bias": (3E,), "out_proj_weight": (E, E), "out_proj_bias": (E,)}
+    {"in_proj_weight": (E, 3, H, D), "in_proj_bias": (3, H, D),   # axis 1: q, k, v
+     "out_proj_weight": (H, D, E), "out_proj_bias": (E,)}
+
+They are torch's ``nn.MultiheadAttention`` params reshaped and transposed (``in_proj_weight``
+``(3E, E)`` is ``(3, H, D)`` rows by ``E`` columns); :mod:`tinyjax.interop` moves them.
 
 Decoding (:func:`decode`) runs the same math on the new tokens only: their keys and values are
 written into a cache ``{"key": (B, L, H, D), "value": (B, L, H, D)}`` at their positions, and the
@@ -35,42 +39,56 @@ Cache = dict[str, jax.Array]
 """``{"key": (B, L, H, D), "value": (B, L, H, D)}``: the keys and values of positions ``0..L-1``."""
 
 
-def _shapes(embed_dim: int, bias: bool) -> dict[str, tuple[int, ...]]:
-    shapes: dict[str, tuple[int, ...]] = {"in_proj_weight": (embed_dim, 3 * embed_dim)}
+AXES = {
+    "in_proj_weight": ("in", "qkv", "heads", "head_dim"),
+    "in_proj_bias": ("qkv", "heads", "head_dim"),
+    "out_proj_weight": ("heads", "head_dim", "out"),
+    "out_proj_bias": ("out",),
+}
+"""The logical axes of the params: sharding splits ``"heads"`` (:mod:`tinyjax.sharding.rules`)."""
+
+
+def _shapes(embed_dim: int, num_heads: int, bias: bool) -> dict[str, tuple[int, ...]]:
+    head_dim = embed_dim // num_heads
+    shapes: dict[str, tuple[int, ...]] = {"in_proj_weight": (embed_dim, 3, num_heads, head_dim)}
     if bias:
-        shapes["in_proj_bias"] = (3 * embed_dim,)
-    shapes["out_proj_weight"] = (embed_dim, embed_dim)
+        shapes["in_proj_bias"] = (3, num_heads, head_dim)
+    shapes["out_proj_weight"] = (num_heads, head_dim, embed_dim)
     if bias:
         shapes["out_proj_bias"] = (embed_dim,)
     return shapes
 
 
-def _init(key: jax.Array, *, embed_dim: int, bias: bool) -> Params:
+def _init(key: jax.Array, *, embed_dim: int, num_heads: int, bias: bool) -> Params:
     in_key, out_key = jax.random.split(key)
-    # torch: xavier-uniform over the stacked (3E, E) in-projection (the same bound for its transpose)
+    shapes = _shapes(embed_dim, num_heads, bias)
+    # torch: xavier-uniform over the stacked (3E, E) in-projection and the (E, E) out-projection; drawn
+    # as the (E, 3E) and (E, E) matrices (the same bounds), then viewed head-major
+    in_proj = initializers.xavier_uniform(in_key, (embed_dim, 3 * embed_dim), jnp.float32)
+    out_proj = initializers.xavier_uniform(out_key, (embed_dim, embed_dim), jnp.float32)
     params = {
-        "in_proj_weight": initializers.xavier_uniform(in_key, (embed_dim, 3 * embed_dim), jnp.float32),
-        "out_proj_weight": initializers.xavier_uniform(out_key, (embed_dim, embed_dim), jnp.float32),
+        "in_proj_weight": in_proj.reshape(shapes["in_proj_weight"]),
+        "out_proj_weight": out_proj.reshape(shapes["out_proj_weight"]),
     }
     if bias:
-        params["in_proj_bias"] = jnp.zeros((3 * embed_dim,), jnp.float32)
-        params["out_proj_bias"] = jnp.zeros((embed_dim,), jnp.float32)
+        params["in_proj_bias"] = jnp.zeros(shapes["in_proj_bias"], jnp.float32)
+        params["out_proj_bias"] = jnp.zeros(shapes["out_proj_bias"], jnp.float32)
     return params
 
 
-def _project(x: jax.Array, params: Params, name: str, work: Any) -> jax.Array:
-    y = x @ params[f"{name}_weight"].astype(work)
-    return y + params[f"{name}_bias"].astype(work) if f"{name}_bias" in params else y
+def _out_project(heads: jax.Array, params: Params, work: Any) -> jax.Array:
+    """The heads' outputs (..., T, H, D) projected back to (..., T, E)."""
+    y = jnp.einsum("...thd,hde->...te", heads, params["out_proj_weight"].astype(work))
+    return y + params["out_proj_bias"].astype(work) if "out_proj_bias" in params else y
 
 
-def _heads(x: jax.Array, params: Params, num_heads: int, work: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+def _heads(x: jax.Array, params: Params, work: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Queries (scaled by ``1/sqrt(D)``), keys and values of ``x`` (..., T, E), each (..., T, H, D)."""
-    embed = x.shape[-1]
-    q, k, v = jnp.split(x @ params["in_proj_weight"].astype(work), 3, axis=-1)
-    if "in_proj_bias" in params:  # added after the split: one add per element, however XLA fuses the slices
-        q, k, v = (t + b.astype(work) for t, b in zip((q, k, v), jnp.split(params["in_proj_bias"], 3), strict=True))
-    q = q * (1.0 / math.sqrt(embed // num_heads))
-    return tuple(t.reshape(*t.shape[:-1], num_heads, embed // num_heads) for t in (q, k, v))  # type: ignore[return-value]
+    qkv = jnp.einsum("...te,echd->...tchd", x, params["in_proj_weight"].astype(work))
+    if "in_proj_bias" in params:
+        qkv = qkv + params["in_proj_bias"].astype(work)
+    q, k, v = (qkv[..., i, :, :] for i in range(3))
+    return q * (1.0 / math.sqrt(q.shape[-1])), k, v
 
 
 def attention_weights(q: jax.Array, k: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:
@@ -93,19 +111,18 @@ def attention_weights(q: jax.Array, k: jax.Array, allowed: Any = None, additive:
 
 
 def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:
-    """Attention of queries (..., Tq, H, D) over keys and values (..., Tk, H, D) -> (..., Tq, H*D).
+    """Attention of queries (..., Tq, H, D) over keys and values (..., Tk, H, D) -> (..., Tq, H, D).
 
     The weights are :func:`attention_weights` (masks as there); a fully masked query gives zeros.
     """
-    out = jnp.einsum("...hqk,...khd->...qhd", attention_weights(q, k, allowed, additive), v)
-    return out.reshape(*out.shape[:-2], out.shape[-2] * out.shape[-1])
+    return jnp.einsum("...hqk,...khd->...qhd", attention_weights(q, k, allowed, additive), v)
 
 
-def _check_input(x: Any, params: Params, embed_dim: int, bias: bool, name: str) -> None:
+def _check_input(x: Any, params: Params, embed_dim: int, num_heads: int, bias: bool, name: str) -> None:
     check_float_input(x, name)
     if jnp.ndim(x) < 2 or x.shape[-1] != embed_dim:
         raise ShapeError(name, (..., "T", embed_dim), tuple(jnp.shape(x)))
-    check_dict_params(params, _shapes(embed_dim, bias), name)
+    check_dict_params(params, _shapes(embed_dim, num_heads, bias), name)
 
 
 def _mask_terms(mask: Any, scores_shape: tuple[int, ...], name: str) -> tuple[Any, Any]:
@@ -137,7 +154,7 @@ def _apply(
     causal: bool,
     name: str,
 ) -> jax.Array:
-    _check_input(x, params, embed_dim, bias, name)
+    _check_input(x, params, embed_dim, num_heads, bias, name)
     seq = x.shape[-2]
     allowed, additive = _mask_terms(mask, (*x.shape[:-2], num_heads, seq, seq), name)
     if causal:
@@ -146,8 +163,8 @@ def _apply(
     dtype, work = compute_dtype(x, *params.values())
     if additive is not None:
         additive = additive.astype(work)
-    q, k, v = _heads(x.astype(work), params, num_heads, work)
-    return _project(attend(q, k, v, allowed, additive), params, "out_proj", work).astype(dtype)
+    q, k, v = _heads(x.astype(work), params, work)
+    return _out_project(attend(q, k, v, allowed, additive), params, work).astype(dtype)
 
 
 @factory
@@ -162,8 +179,9 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
       causal: whether position ``t`` sees only positions ``<= t`` (a decoder's mask, built in).
 
     Shapes:
-      params: ``{"in_proj_weight": (E, 3E), "in_proj_bias": (3E,), "out_proj_weight": (E, E),
-      "out_proj_bias": (E,)}``: torch's, transposed (``tinyjax.interop`` moves them).
+      params: ``{"in_proj_weight": (E, 3, H, D), "in_proj_bias": (3, H, D), "out_proj_weight":
+      (H, D, E), "out_proj_bias": (E,)}``, head-major (axis 1 of the in-projection: q, k, v): torch's
+      params reshaped and transposed (``tinyjax.interop`` moves them); a tensor-parallel plan splits H.
       ``apply(params, x, *, mask=None)``: ``(..., T, E)`` -> ``(..., T, E)``, floating.
       ``mask``: broadcastable to ``(..., H, T, T)`` (batch, heads, query, key): boolean, True where a
       query may attend to a key (torch's ``attn_mask`` is the opposite), or floating, added to the
@@ -183,22 +201,21 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
     return define(
         "MultiHeadAttention",
         name,
-        functools.partial(_init, embed_dim=embed, bias=bias),
+        functools.partial(_init, embed_dim=embed, num_heads=heads, bias=bias),
         functools.partial(_apply, embed_dim=embed, num_heads=heads, bias=bias, causal=causal, name=name),
         doc=f"``apply(params, x, *, mask=None) -> y``: {name}; ``(..., T, {embed})`` -> ``(..., T, {embed})``; "
         "mask broadcastable to (..., heads, T, T): boolean (True: may attend) or additive.",
         config={"embed_dim": embed, "num_heads": heads, "bias": bias, "causal": causal},
         out_features=embed,  # no in_features: Sequential's build-time probe of one (E,) vector has no seq axis
-        axes={
-            "in_proj_weight": ("in", "out"),
-            "in_proj_bias": ("out",),
-            "out_proj_weight": ("in", "out"),
-            "out_proj_bias": ("out",),
-        },
+        axes=AXES,
         torch=Torch(
             "MultiheadAttention",
             {"embed_dim": embed, "num_heads": heads, "bias": bias, "batch_first": True},
-            axes={"in_proj_weight": ("out", "in"), "out_proj_weight": ("out", "in")},
+            axes={  # torch's (3E, E), (3E,) and (E, E): the head axes merged, as a tuple says
+                "in_proj_weight": (("qkv", "heads", "head_dim"), "in"),
+                "in_proj_bias": (("qkv", "heads", "head_dim"),),
+                "out_proj_weight": ("out", ("heads", "head_dim")),
+            },
             names={"out_proj_weight": "out_proj.weight", "out_proj_bias": "out_proj.bias"},
         ),
         flops=None,  # XLA's count: it counts the softmax's reductions per row differently in jax 0.8 and 0.10
@@ -213,7 +230,7 @@ def init_cache(batch: int, max_len: int, num_heads: int, head_dim: int, dtype: A
     return {"key": jnp.zeros(shape, dtype), "value": jnp.zeros(shape, dtype)}
 
 
-def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array, *, num_heads: int) -> tuple[jax.Array, Cache]:
+def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array) -> tuple[jax.Array, Cache]:
     """Causal attention of ``t`` new tokens at positions ``index .. index+t-1`` over everything cached before them.
 
     Args:
@@ -228,14 +245,14 @@ def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array, *, num_
       ``O(t * L * E)`` instead of ``O((index + t)^2 * E)`` for recomputing the prefix.
     """
     dtype, work = compute_dtype(x, *params.values())
-    q, k, v = _heads(x.astype(work), params, num_heads, work)
+    q, k, v = _heads(x.astype(work), params, work)
     start = (0, index, 0, 0)
     keys = jax.lax.dynamic_update_slice(cache["key"], k.astype(cache["key"].dtype), start)
     values = jax.lax.dynamic_update_slice(cache["value"], v.astype(cache["value"].dtype), start)
     queries = index + jnp.arange(x.shape[-2])
     allowed = jnp.arange(keys.shape[1])[None, :] <= queries[:, None]  # (t, L): a key at or before the query
     out = attend(q, keys.astype(work), values.astype(work), allowed)
-    return _project(out, params, "out_proj", work).astype(dtype), {"key": keys, "value": values}
+    return _out_project(out, params, work).astype(dtype), {"key": keys, "value": values}
 
 
 def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, causal: bool) -> str:

@@ -8,8 +8,9 @@ tinyjax stores a Linear's weight as ``(in, out)`` (``y = x @ W + b``); ``torch.n
     params = tinyjax.interop.from_torch_state_dict(torch_model.state_dict(), model)
 
 Given the layer, each param moves as its layer describes it (:meth:`tinyjax.Layer.param_info`):
-its torch name, and the permutation from tinyjax's logical axes (``("in", "out")``) to torch's
-(``("out", "in")``), and torch's dtype where it keeps another (BatchNorm's ``num_batches_tracked``:
+its torch name, the permutation from tinyjax's logical axes (``("in", "out")``) to torch's
+(``("out", "in")``), the axes torch merges into one (MultiHeadAttention's head-major ``(E, 3, H, D)``
+in-projection is torch's ``(3E, E)``), and torch's dtype where it keeps another (BatchNorm's ``num_batches_tracked``:
 int64 in torch, int32 here, converted both ways and checked to hold the same value). A param no
 layer describes (a user's pair) is copied as it is. Without a
 layer (params alone, as in earlier releases) every tensor named ``weight`` with two or more axes
@@ -20,6 +21,8 @@ float16 move bit-exactly.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -46,23 +49,53 @@ def _torch() -> Any:
     return torch
 
 
-Move = tuple[str, tuple[int, ...] | None, str | None]
+@dataclasses.dataclass(frozen=True)
+class _Move:
+    """How one param moves to torch: its name there, then ``np.transpose(permutation)``, then the axes
+    merged in runs of ``groups`` (one entry per torch axis, None: none merged), and torch's dtype."""
+
+    torch_name: str
+    permutation: tuple[int, ...] | None = None
+    groups: tuple[int, ...] | None = None
+    torch_dtype: str | None = None
+
+    def to_torch(self, array: np.ndarray) -> np.ndarray:
+        if self.permutation is not None:
+            array = np.transpose(array, self.permutation)
+        return array.reshape(self.torch_shape(array.shape)) if self.groups is not None else array
+
+    def torch_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """torch's shape of the param whose tinyjax shape, already permuted, is ``shape``."""
+        if self.groups is None:
+            return tuple(shape)
+        ends = np.cumsum(self.groups)
+        return tuple(math.prod(shape[end - size : end]) for size, end in zip(self.groups, ends, strict=True))
+
+    def from_torch(self, array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """torch's ``array`` in tinyjax's layout, for a param of tinyjax shape ``shape``."""
+        permuted = _permuted(shape, self.permutation)
+        if self.groups is not None:
+            array = array.reshape(permuted)
+        return array if self.permutation is None else np.transpose(array, np.argsort(self.permutation))
 
 
-def _moves(ndims: Mapping[str, int], layer: Layer | None) -> dict[str, Move]:
-    """``{tinyjax name: (torch name, permutation to torch's axis order or None, torch dtype or None)}``."""
+def _moves(ndims: Mapping[str, int], layer: Layer | None) -> dict[str, _Move]:
+    """``{tinyjax name: how it moves}``: from the layer's description, or Linear's rule without a layer."""
     if layer is None:
-        return {name: (name, _legacy_swap(name, ndim), None) for name, ndim in ndims.items()}
+        return {name: _Move(name, _legacy_swap(name, ndim)) for name, ndim in ndims.items()}
     paths, _ = jax.tree_util.tree_flatten_with_path(layer.param_info(), is_leaf=is_param_info)
     return {path_name(path): _move(path_name(path), info) for path, info in paths}
 
 
-def _move(name: str, info: ParamInfo) -> Move:
+def _move(name: str, info: ParamInfo) -> _Move:
     prefix = name.rpartition(".")[0]
     torch_name = f"{prefix}.{info.torch_name}" if prefix and info.torch_name else (info.torch_name or name)
     if info.axes is None or info.torch_axes is None or info.torch_axes == info.axes:
-        return torch_name, None, info.torch_dtype
-    return torch_name, tuple(info.axes.index(axis) for axis in info.torch_axes), info.torch_dtype
+        return _Move(torch_name, torch_dtype=info.torch_dtype)
+    runs = [axis if isinstance(axis, tuple) else (axis,) for axis in info.torch_axes]
+    order = tuple(info.axes.index(axis) for run in runs for axis in run)
+    groups = tuple(len(run) for run in runs) if len(runs) < len(order) else None
+    return _Move(torch_name, order if order != tuple(range(len(order))) else None, groups, info.torch_dtype)
 
 
 def _legacy_swap(name: str, ndim: int) -> tuple[int, ...] | None:
@@ -88,15 +121,12 @@ def to_torch_state_dict(params: Params, layer: Layer | None = None) -> OrderedDi
     moves = _moves({name: np.ndim(leaf) for name, leaf in named.items()}, layer)
     state = OrderedDict()
     for name, leaf in named.items():
-        torch_name, permutation, torch_dtype = moves.get(name, (name, None, None))
-        array = np.asarray(leaf)
-        if permutation is not None:
-            array = np.transpose(array, permutation)
-        array = np.asarray(array, dtype=torch_dtype, order="C")  # order="C" keeps a 0-d array 0-d
+        move = moves.get(name, _Move(name))
+        array = np.asarray(move.to_torch(np.asarray(leaf)), dtype=move.torch_dtype, order="C")  # keeps 0-d 0-d
         if array.dtype == ml_dtypes.bfloat16:  # numpy has no bfloat16 torch understands: move the bits
-            state[torch_name] = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
+            state[move.torch_name] = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
         else:
-            state[torch_name] = torch.from_numpy(array.copy())
+            state[move.torch_name] = torch.from_numpy(array.copy())
     return state
 
 
@@ -129,18 +159,22 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], like: Any) -> Params:
     target = template(like)
     ndims = {name: len(shape) for name, (shape, _) in target.specs.items()}
     moves = _moves(ndims, like if isinstance(like, Layer) else None)
-    ours = {torch_name: (name, permutation, dtype) for name, (torch_name, permutation, dtype) in moves.items()}
+    ours = {move.torch_name: name for name, move in moves.items()}
     found, arrays = {}, {}
     for torch_name, tensor in state_dict.items():
-        name, permutation, torch_dtype = ours.get(torch_name, (torch_name, None, None))
+        name = ours.get(torch_name, torch_name)
         array = _to_numpy(torch, torch_name, tensor)
+        torch_dtype = moves[name].torch_dtype if name in moves else None
         if torch_dtype is not None and array.dtype == torch_dtype and name in target.specs:
             array = _narrowed(torch_name, array, target.specs[name][1])
         found[name] = (tuple(array.shape), array.dtype)  # PyTorch's layout: the shapes the user holds
-        arrays[name] = array if permutation is None else np.transpose(array, np.argsort(permutation))
-    expected = {name: (_permuted(shape, moves[name][1]), dtype) for name, (shape, dtype) in target.specs.items()}
+        arrays[name] = array
+    expected = {
+        name: (moves[name].torch_shape(_permuted(shape, moves[name].permutation)), dtype)
+        for name, (shape, dtype) in target.specs.items()
+    }
     target.check(found, source="the PyTorch state_dict", expected=expected)
-    return target.build(arrays)
+    return target.build({name: moves[name].from_torch(array, target.specs[name][0]) for name, array in arrays.items()})
 
 
 def _narrowed(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -13,6 +13,13 @@ logical axes, such as Linear's ``weight: ("in", "out")``, ``bias: ("out",)``), n
   ``Linear -> activation -> Linear`` block then needs one all-reduce, after its second Linear:
   the activation works on the column-split features without any communication.
 
+* Attention heads: under every tensor-parallel strategy (all but ``"data"``), a param with a
+  ``"heads"`` axis is split on it: MultiHeadAttention's ``in_proj_weight (E, 3, H, D)`` ->
+  ``P(None, None, model, None)``, ``out_proj_weight (H, D, E)`` -> ``P(model, None, None)``. Each
+  device then holds whole heads (their queries, keys, values and rows of the output projection),
+  attends without communication, and one all-reduce sums the heads' projections: Megatron's
+  attention. The number of heads must be divisible by the model axis' size.
+
 A ``Repeat``'s params have a leading ``"layers"`` axis, kept whole. Parameters with no ``"in"`` /
 ``"out"`` axis, and parameters no layer describes (a user's pair), are replicated. ``overrides``
 maps glob patterns over the parameter names of :func:`tinyjax.named_parameters` (``"0.weight"``,
@@ -76,7 +83,8 @@ def param_specs(
         owner = name.rpartition(".")[0]
         if owner not in role_of:
             role_of[owner] = next(roles) if _is_projection(infos, owner) else "replicated"
-        specs.append(_spec(info, role_of[owner], model_axis))
+        split = "heads" if strategy != "data" and info.axes is not None and "heads" in info.axes else None
+        specs.append(_spec(info, split or _SPLIT.get(role_of[owner]), model_axis))
     return _apply_overrides(jax.tree_util.tree_unflatten(treedef, specs), params, overrides or {})
 
 
@@ -120,8 +128,8 @@ def _is_projection(infos: list[tuple[str, ParamInfo]], owner: str) -> bool:
     )
 
 
-def _spec(info: ParamInfo, role: Role, model_axis: str) -> PartitionSpec:
-    split = _SPLIT.get(role)
+def _spec(info: ParamInfo, split: str | None, model_axis: str) -> PartitionSpec:
+    """The spec splitting logical axis ``split`` of the param over ``model_axis`` (None: replicated)."""
     if info.axes is None or split not in info.axes:
         return PartitionSpec()
     return PartitionSpec(*(model_axis if axis == split else None for axis in info.axes))
