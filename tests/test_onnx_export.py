@@ -241,6 +241,9 @@ def test_attention_variants_and_leading_axes(causal, bias):
         np.testing.assert_allclose(y, layer.apply(params, x), rtol=1e-5, atol=1e-5)
     graph = onnx.load_from_string(tj.export(layer, params, features=(5, 12), format="onnx")).graph
     assert sum(node.op_type == "Trilu" for node in graph.node) == causal
+    head_major = {"in_proj_weight": (12, 3, 3, 4), "out_proj_weight": (3, 4, 12)}  # (E, 3, H, D), (H, D, E)
+    head_major |= {"in_proj_bias": (3, 3, 4), "out_proj_bias": (12,)} if bias else {}
+    assert {t.name: tuple(t.dims) for t in graph.initializer if t.name in params} == head_major
 
 
 @pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
