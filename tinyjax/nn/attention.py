@@ -1,9 +1,9 @@
 """Multi-head self-attention, and its decode step over a key/value cache that is a plain value.
 
 ``MultiHeadAttention(E, H)`` projects ``x`` (..., T, E) to queries, keys and values, lets every
-query attend to the keys it may see, and projects the heads back. Its params are head-major, as
-flax's and Megatron's are: every head's columns sit together, so a tensor-parallel plan splits the
-``"heads"`` axis and each device holds whole heads (``D = E // H``)::
+query attend to the keys it may see, and projects the heads back. Its params keep the heads as an
+axis of their own (as flax's attention does), so a tensor-parallel plan splits the ``"heads"`` axis
+and each device holds whole heads (``D = E // H``)::
 
     {"in_proj_weight": (E, 3, H, D), "in_proj_bias": (3, H, D),   # axis 1: q, k, v
      "out_proj_weight": (H, D, E), "out_proj_bias": (E,)}
