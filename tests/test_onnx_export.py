@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import jax
 import numpy as np
@@ -184,13 +185,9 @@ def _session(data: bytes) -> ort.InferenceSession:
     return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
 
 
-def _with_symbolic_sequence(data: bytes) -> bytes:
-    """The model with its input's and output's axis 1 (T) renamed "t": it must then run at every T."""
-    model = onnx.load_from_string(data)
-    for value in (*model.graph.input, *model.graph.output):
-        value.type.tensor_type.shape.dim[1].dim_param = "t"
-    onnx.checker.check_model(model, full_check=True)
-    return model.SerializeToString()
+def _dims(value: Any) -> list[int | str | None]:
+    """An ONNX input's or output's dims: sizes, names, None where neither is given."""
+    return [d.dim_param or (d.dim_value if d.HasField("dim_value") else None) for d in value.type.tensor_type.shape.dim]
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
@@ -219,13 +216,34 @@ def test_embedding_takes_integer_indices_and_gives_nan_rows_out_of_range_as_appl
     ],
     ids=lambda layer: layer.name,
 )
-def test_the_sequence_length_is_read_at_run_time(layer):
-    """Exported at T = 6, the graph bakes in no T: with that axis symbolic it runs every T <= 6 as apply."""
+def test_a_named_sequence_length_runs_at_every_length(layer):
+    """features=("t", 4): one model for every T <= 6, its input and output named (b, t, 4)."""
     params = layer.init(KEY)
-    session = _session(_with_symbolic_sequence(tj.export(layer, params, features=(6, 4), format="onnx")))
+    data = tj.export(layer, params, features=("t", 4), format="onnx")
+    graph = onnx.load_from_string(data).graph
+    assert _dims(graph.input[0]) == _dims(graph.output[0]) == ["b", "t", 4]
+    session = _session(data)
     for length in (1, 3, 6):
         x = np.asarray(jax.random.normal(jax.random.key(length), (2, length, 4)))
         np.testing.assert_allclose(session.run(None, {"x": x})[0], layer.apply(params, x), rtol=1e-5, atol=1e-5)
+
+
+def test_an_output_dim_that_does_not_follow_a_name_is_left_unnamed():
+    layer = tj.Flatten()  # (b, t, 4) -> (b, 4t): it grows with t, but is not t
+    data = tj.export(layer, (), features=("t", 4), format="onnx")
+    assert _dims(onnx.load_from_string(data).graph.output[0]) == ["b", None]
+    x = np.asarray(jax.random.normal(KEY, (2, 5, 4)))
+    np.testing.assert_array_equal(_session(data).run(None, {"x": x})[0], layer.apply((), x))
+
+
+def test_named_dimensions_are_checked():
+    with pytest.raises(tj.ShapeError, match=r"Linear\(12 -> 8\)"):  # the MLP takes 12 features, not any number
+        tj.export(MLP, PARAMS, features=("t",), format="onnx")
+    for name in ("b", ""):
+        with pytest.raises(tj.ConfigError, match="needs a name of its own"):
+            tj.export(tj.Flatten(), (), features=(name, 4), format="onnx")
+    with pytest.raises(tj.ConfigError, match=r"named feature dimensions .* are for format='onnx'"):
+        tj.export(tj.Flatten(), (), features=("t", 4))
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -257,7 +275,9 @@ def test_a_gpt_exports_with_integer_tokens_and_equals_apply(positions):
     logits = _session(data).run(None, {"x": tokens})[0]
     assert logits.shape == (3, 5, 11) and logits.dtype == np.float32
     np.testing.assert_allclose(logits, gpt.apply(params, tokens), rtol=1e-5, atol=1e-5)
-    session = _session(_with_symbolic_sequence(data))  # any prompt length up to max_seq_len
+    data = tj.export(gpt, params, features=("t",), dtype=np.int32, format="onnx")
+    assert _dims(onnx.load_from_string(data).graph.output[0]) == ["b", "t", 11]
+    session = _session(data)  # any prompt length up to max_seq_len
     for length in (1, 6):
         tokens = np.asarray(jax.random.randint(jax.random.key(length), (2, length), 0, 11, np.int32))
         np.testing.assert_allclose(session.run(None, {"x": tokens})[0], gpt.apply(params, tokens), rtol=1e-5, atol=1e-5)

@@ -34,7 +34,7 @@ def export(
     layer: Layer,
     params: Params,
     *,
-    features: Sequence[int] | None = None,
+    features: Sequence[int | str] | None = None,
     dtype: Any = jnp.float32,
     batch: str = "b",
     platforms: str | Sequence[str] = ("cpu",),
@@ -45,7 +45,9 @@ def export(
 
     Args:
       layer, params: the model; params become constants of the artifact.
-      features: the per-example input shape; ``(layer.in_features,)`` by default.
+      features: the per-example input shape; ``(layer.in_features,)`` by default. For ``format="onnx"``
+        a name in place of a size is a symbolic dimension (a GPT with ``features=("t",)`` serves
+        every prompt length); StableHLO artifacts have a symbolic batch only.
       dtype: the input dtype (float32 by default; ``jnp.int32`` for token indices).
       batch: the name of the symbolic batch dimension.
       platforms: the platforms to lower for, among ``"cpu"``, ``"cuda"``, ``"rocm"``, ``"tpu"``: a
@@ -82,6 +84,11 @@ def export(
         features = (layer.in_features,)
     if format == "onnx":
         return export_onnx(layer, params, features=features, dtype=dtype, batch=batch, path=path)
+    if any(isinstance(size, str) for size in features):
+        raise ConfigError(
+            f"export({layer.name}): named feature dimensions {tuple(features)} are for format='onnx'; "
+            "a StableHLO artifact has a symbolic batch and fixed features"
+        )
     (symbolic_batch,) = jax.export.symbolic_shape(batch)
     example = jax.ShapeDtypeStruct((symbolic_batch, *features), dtype)
 

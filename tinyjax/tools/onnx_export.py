@@ -103,18 +103,25 @@ def export_onnx(
     layer: Layer,
     params: Params,
     *,
-    features: Sequence[int],
+    features: Sequence[int | str],
     dtype: Any = jnp.float32,
     batch: str = "b",
     path: str | os.PathLike[str] | None = None,
 ) -> bytes:
     """The ONNX model (bytes) of ``layer`` with ``params`` for inputs ``(batch, *features)`` of ``dtype``.
 
+    A feature given as a name instead of a size is a symbolic dimension, as the batch is: a GPT
+    exported with ``features=("t",)`` serves every prompt length (up to its ``max_seq_len``) from one
+    model. The layers' ONNX mappings never see a size, so the graph is the same; the layer is checked
+    to take the named dimensions at the sizes 2 and 3, and each output dimension that follows one
+    of them takes its name (one that grows otherwise is left unnamed).
+
     The params and the computation are float32 (the dtype ONNX Runtime's CPU kernels cover for every
     op used); the input is float32, or int32 / int64 indices for a layer that takes integers (an
     Embedding, a GPT). Raises ConfigError for another input dtype or naming the first layer without an
     ONNX mapping, ShapeError if the layer refuses the input shape, DTypeError if it refuses the dtype.
     """
+    _check_names(features, batch)
     input_dtype = np.dtype(jnp.dtype(dtype))
     if input_dtype not in INPUT_DTYPES:
         raise ConfigError(
@@ -134,16 +141,14 @@ def export_onnx(
     for node in graph.nodes:  # the last tensor becomes the output "y"
         node.input[:] = [OUTPUT if name == y else name for name in node.input]
         node.output[:] = [OUTPUT if name == y else name for name in node.output]
-    (symbolic,) = jax.export.symbolic_shape(batch)  # the output's shape; raises if the layer refuses the input
-    out = jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *features), input_dtype))
+    dims, out_dtype = _output_dims(layer, params, features, input_dtype, batch)
     helper = graph.helper
-    dims = [d if isinstance(d, int) else str(d) for d in out.shape]  # symbolic: named as jax names it ("b")
     model = helper.make_model(
         helper.make_graph(
             graph.nodes,
             "tinyjax",
             [helper.make_tensor_value_info(INPUT, helper.np_dtype_to_tensor_dtype(input_dtype), [batch, *features])],
-            [helper.make_tensor_value_info(OUTPUT, helper.np_dtype_to_tensor_dtype(np.dtype(out.dtype)), dims)],
+            [helper.make_tensor_value_info(OUTPUT, helper.np_dtype_to_tensor_dtype(out_dtype), dims)],
             initializer=graph.initializers,
         ),
         opset_imports=[helper.make_opsetid("", OPSET)],
@@ -156,3 +161,43 @@ def export_onnx(
     if path is not None:
         Path(path).write_bytes(data)
     return data
+
+
+def _check_names(features: Sequence[int | str], batch: str) -> None:
+    for size in features:
+        if isinstance(size, str) and (not size or size == batch):
+            raise ConfigError(
+                f"a named feature dimension needs a name of its own, not {size!r} (the batch is {batch!r}); "
+                "features=('t',) names a sequence length"
+            )
+
+
+def _output_dims(
+    layer: Layer, params: Params, features: Sequence[int | str], dtype: np.dtype, batch: str
+) -> tuple[list[int | str | None], np.dtype]:
+    """The output's ONNX dims (sizes, names, None: unknown) and dtype, from the layer's own shapes.
+
+    The batch is symbolic (``jax.export``); each named feature is tried at the sizes 2 and 3 (raising
+    as the layer raises if it refuses them), and an output dim that follows it exactly takes its name.
+    """
+    (symbolic,) = jax.export.symbolic_shape(batch)
+    names = [size for size in features if isinstance(size, str)]
+
+    def shape_at(sizes: dict[str, int]) -> jax.ShapeDtypeStruct:
+        concrete = tuple(sizes[size] if isinstance(size, str) else size for size in features)
+        return jax.eval_shape(layer.raw_apply, params, jax.ShapeDtypeStruct((symbolic, *concrete), dtype))
+
+    base = shape_at(dict.fromkeys(names, 2))
+    grown = {name: shape_at({**dict.fromkeys(names, 2), name: 3}).shape for name in names}
+    dims: list[int | str | None] = []
+    for i, size in enumerate(base.shape):
+        if not isinstance(size, int):
+            dims.append(str(size))  # the batch, named as jax names it ("b")
+            continue
+        moved = [name for name in names if grown[name][i] != size]
+        if not moved:
+            dims.append(size)
+        else:
+            follows = len(moved) == 1 and (size, grown[moved[0]][i]) == (2, 3)
+            dims.append(moved[0] if follows else None)
+    return dims, np.dtype(base.dtype)
