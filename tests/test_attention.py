@@ -128,3 +128,17 @@ def test_summary_counts_the_seq_squared_terms_as_xla_does():
     layer = tj.MultiHeadAttention(E, H)
     short, long = (tj.summary(layer, layer.param_shapes(), (1, s, E), xla=False).flops for s in (16, 32))
     assert long > 2 * short  # quadratic in the sequence length, not linear
+
+
+def test_interop_merges_the_head_axes_as_torch_keeps_them_and_reports_torch_shapes():
+    pytest.importorskip("torch")
+    layer, params, _ = _setup()
+    state = tj.interop.to_torch_state_dict(params, layer)
+    assert tuple(state["in_proj_weight"].shape) == (3 * E, E) and tuple(state["in_proj_bias"].shape) == (3 * E,)
+    assert tuple(state["out_proj.weight"].shape) == (E, E)
+    # torch's rows of in_proj_weight are (q|k|v, head, feature) flattened: q's head 1, feature 0 is row E/H
+    np.testing.assert_array_equal(state["in_proj_weight"][E // H].numpy(), params["in_proj_weight"][:, 0, 1, 0])
+    np.testing.assert_array_equal(state["out_proj.weight"][:, E // H].numpy(), params["out_proj_weight"][1, 0])
+    state["in_proj_weight"] = state["in_proj_weight"][:-1]
+    with pytest.raises(tj.WeightsMismatchError, match=rf"in_proj_weight': expected shape \({3 * E}, {E}\), got"):
+        tj.interop.from_torch_state_dict(state, layer)
