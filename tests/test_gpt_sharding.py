@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from jax.sharding import AbstractMesh
+from jax.sharding import PartitionSpec as P
 from test_sharding import run_on_8_devices
+
+import tinyjax as tj
 
 E, HEADS, D, LAYERS, HIDDEN = 32, 8, 4, 2, 128
 ONLY_ALL_REDUCES = {"all-gather": 0, "reduce-scatter": 0, "all-to-all": 0, "collective-permute": 0}
@@ -56,3 +60,22 @@ def test_the_gpt_all_reduces_twice_per_block_and_gathers_only_its_logits(measure
     # Linear is column-parallel (vocab split) and its logits are gathered once at the end
     expected = {**ONLY_ALL_REDUCES, "all-reduce": 2, "all-gather": 1}
     assert measured[mesh]["gpt_collectives"] == expected
+
+
+def test_every_tensor_parallel_strategy_splits_the_heads_and_data_parallelism_none():
+    block = tj.TransformerBlock(E, HEADS)
+    heads = {
+        "in_proj_weight": P(None, None, "model", None),
+        "in_proj_bias": P(None, "model", None),
+        "out_proj_weight": P("model", None, None),
+        "out_proj_bias": P(),
+    }
+    for strategy in ("column", "row", "megatron"):
+        assert tj.sharding.param_specs(block, strategy)["self_attn"] == heads, strategy
+    assert set(tj.sharding.param_specs(block, "data")["self_attn"].values()) == {P()}
+
+
+def test_a_head_count_the_model_axis_does_not_divide_is_refused_by_name():
+    block = tj.TransformerBlock(E, 4)
+    with pytest.raises(tj.ConfigError, match=r"self_attn\.in_proj_bias of shape \(3, 4, 8\): a dimension of size 4"):
+        tj.sharding.shard_shapes(block, AbstractMesh((8,), ("model",)), "megatron")
