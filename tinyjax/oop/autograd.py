@@ -27,7 +27,7 @@ import jax
 if TYPE_CHECKING:
     from tinyjax.oop.tensor import Tensor
 
-__all__ = ["Node", "apply", "backward", "no_grad"]
+__all__ = ["Node", "apply", "apply_with_aux", "backward", "no_grad"]
 
 
 class _Mode(threading.local):
@@ -65,7 +65,7 @@ def _call(fn: Callable[..., Any], treedef: Any, static: tuple[tuple[str, Hashabl
     return fn(*args, **kwargs, **dict(static))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 6))
 def _forward(
     fn: Callable[..., Any],
     treedef: Any,
@@ -73,9 +73,17 @@ def _forward(
     mask: tuple[bool, ...],
     diff: tuple[jax.Array, ...],
     rest: tuple[Any, ...],
-) -> tuple[jax.Array, Any]:
-    """``fn``'s output and its VJP with respect to ``diff``: one compiled program per op, shape, mask."""
-    return jax.vjp(lambda *d: _call(fn, treedef, static, _merge(mask, d, rest)), *diff)
+    has_aux: bool = False,
+) -> Any:
+    """``fn``'s output, its VJP with respect to ``diff``, and its aux output when ``has_aux``.
+
+    One compiled program per op, shape and mask.
+    """
+
+    def call(*d: jax.Array) -> Any:
+        return _call(fn, treedef, static, _merge(mask, d, rest))
+
+    return jax.vjp(call, *diff, has_aux=True) if has_aux else jax.vjp(call, *diff)
 
 
 @jax.jit
@@ -90,6 +98,23 @@ def apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] 
     ``static`` holds hashable options (an axis, a shape). ``fn`` must be a stable object (a
     module-level function, a layer's ``apply``): it keys the compilation cache.
     """
+    return _record(fn, args, kwargs, static, has_aux=False)[0]
+
+
+def apply_with_aux(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None = None, **static: Any
+) -> tuple[Tensor, Any]:
+    """:func:`apply` for an ``fn`` that returns ``(y, aux)``: ``(Tensor(y) on the tape, aux as it is)``.
+
+    ``aux`` is not differentiated (BatchNorm's new running statistics from a training call): one
+    call of ``fn`` gives both, where asking for each separately would run it twice.
+    """
+    return _record(fn, args, kwargs, static, has_aux=True)
+
+
+def _record(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None, static: dict[str, Any], has_aux: bool
+) -> tuple[Tensor, Any]:
     from tinyjax.oop.tensor import Tensor
 
     leaves, treedef = jax.tree_util.tree_flatten((args, kwargs or {}))
@@ -97,12 +122,14 @@ def apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] 
     mask = tuple(isinstance(leaf, Tensor) and leaf.requires_grad and _mode.recording for leaf in leaves)
     frozen = tuple(sorted(static.items()))
     if not any(mask):
-        return Tensor.wrap(_call(fn, treedef, frozen, values))
+        out = _call(fn, treedef, frozen, values)
+        y, aux = out if has_aux else (out, None)
+        return Tensor.wrap(y), aux
     diff = tuple(v for v, m in zip(values, mask, strict=True) if m)
     rest = tuple(v for v, m in zip(values, mask, strict=True) if not m)
-    out, vjp = _forward(fn, treedef, frozen, mask, diff, rest)
+    out, vjp, *aux = _forward(fn, treedef, frozen, mask, diff, rest, has_aux)
     parents = tuple(leaf for leaf, m in zip(leaves, mask, strict=True) if m)
-    return Tensor.wrap(out, Node(parents, lambda g: _pullback(vjp, g)))
+    return Tensor.wrap(out, Node(parents, lambda g: _pullback(vjp, g))), (aux[0] if has_aux else None)
 
 
 def apply_eager(fn: Callable[[jax.Array], jax.Array], tensor: Tensor) -> Tensor:

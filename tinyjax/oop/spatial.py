@@ -128,17 +128,10 @@ class BatchNorm2d(ParamModule):
     def forward(self, x: Any) -> Tensor:
         if not self.training:
             return super().forward(x)
-        x = as_tensor(x)
-        _, state = self.layer.apply(self.params, x.array, training=True)
-        y = autograd.apply(_training_output, (self.param_tensors(), x), layer=self.layer)
+        y, state = autograd.apply_with_aux(self.layer.apply, (self.param_tensors(), as_tensor(x)), training=True)
         for name in self.layer.state:  # the OOP answer: the object updates itself
             setattr(self, name, state[name])
         return y
-
-
-def _training_output(params: Params, x: Any, *, layer: Layer) -> Any:
-    """The output of a training call, without its new state: what the tape differentiates."""
-    return layer.apply(params, x, training=True)[0]
 
 
 class BatchNorm1d(BatchNorm2d):
