@@ -103,7 +103,19 @@ class Conv2d(ParamModule):
             self.bias = None
 
 
-class BatchNorm2d(ParamModule):
+class _Norm(ParamModule):
+    """A norm's ``weight`` / ``bias`` under TinyTorch's names too: ``gamma`` / ``beta``."""
+
+    @property
+    def gamma(self) -> Tensor:
+        return self.weight
+
+    @property
+    def beta(self) -> Tensor | None:
+        return self.bias
+
+
+class BatchNorm2d(_Norm):
     """TinyTorch's ``BatchNorm2d(num_features, eps=1e-5, momentum=0.1)``; training mode at construction.
 
     ``weight`` / ``bias`` (TinyTorch's ``gamma`` / ``beta``) are Tensors; ``running_mean``,
@@ -116,14 +128,6 @@ class BatchNorm2d(ParamModule):
         layer = self.factory(num_features, eps, momentum)
         self._hold(layer, layer.init(next_key()))
         self._configure(layer)
-
-    @property
-    def gamma(self) -> Tensor:
-        return self.weight
-
-    @property
-    def beta(self) -> Tensor | None:
-        return self.bias
 
     def forward(self, x: Any) -> Tensor:
         if not self.training:
@@ -140,21 +144,13 @@ class BatchNorm1d(BatchNorm2d):
     factory = staticmethod(tj.BatchNorm1d)
 
 
-class LayerNorm(ParamModule):
+class LayerNorm(_Norm):
     """TinyTorch's ``LayerNorm(normalized_shape, eps=1e-5)``: ``weight`` / ``bias`` (``gamma`` / ``beta``) Tensors."""
 
     def __init__(self, normalized_shape: Any, eps: float = 1e-5) -> None:
         layer = tj.LayerNorm(normalized_shape, eps)
         self._hold(layer, layer.init(next_key()))
         self._configure(layer)
-
-    @property
-    def gamma(self) -> Tensor:
-        return self.weight
-
-    @property
-    def beta(self) -> Tensor | None:
-        return self.bias
 
 
 class _Pool(FunctionalModule):
