@@ -1,4 +1,4 @@
-"""tinyjax: TinyTorch's Layers module as pure JAX functions.
+"""tinyjax: the TinyTorch course as pure, jit-compiled JAX functions.
 
 A layer is a pair of pure functions, ``init(key) -> params`` and ``apply(params, x) -> y``::
 
