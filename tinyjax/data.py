@@ -60,7 +60,7 @@ def _rows(arrays: Sequence[Any]) -> int:
     sizes = [np.shape(a)[0] if np.ndim(a) else None for a in arrays]
     if None in sizes or len(set(sizes)) != 1:
         shapes = [tuple(np.shape(a)) for a in arrays]
-        raise ShapeError(f"batches needs arrays with the same number of rows (first axis), got shapes {shapes}")
+        raise ShapeError("batches", "arrays with the same number of rows (first axis)", shapes, "arrays")
     return int(sizes[0])  # type: ignore[arg-type]
 
 
@@ -122,7 +122,7 @@ def _iterate(group: tuple[Any, ...], order: np.ndarray, batch_size: int, count: 
 
 def _check_image(x: Any, who: str) -> None:
     if jnp.ndim(x) < 2:
-        raise ShapeError(f"{who} takes one image (..., H, W), channels first; got shape {tuple(jnp.shape(x))}")
+        raise ShapeError(who, "one image (..., H, W), channels first", tuple(jnp.shape(x)), "x")
 
 
 def random_flip(key: jax.Array, x: jax.Array, *, p: float = 0.5) -> jax.Array:
@@ -159,7 +159,7 @@ def _crop(key: jax.Array, x: jax.Array, *, target: tuple[int, int], padding: int
     (h, w), (th, tw) = x.shape[-2:], target
     if th > h + 2 * padding or tw > w + 2 * padding:
         raise ShapeError(
-            f"random_crop cannot cut a {target} window from an image of {(h, w)} padded by {padding} on each side"
+            "random_crop", f"an image whose (H, W) padded by {padding} holds {target}", (h, w), "x", "too small"
         )
     lead = [(0, 0)] * (x.ndim - 2)
     padded = jnp.pad(x, [*lead, (padding, padding), (padding, padding)])

@@ -401,7 +401,7 @@ def pad(seqs: Sequence[Sequence[int]], length: int | None = None, *, pad_id: int
     if isinstance(width, bool) or not isinstance(width, int) or width < 0:
         raise ConfigError(f"pad's length must be a non-negative int, got {length!r}")
     if sizes and max(sizes) > width:
-        raise ShapeError(f"a sequence of {max(sizes)} ids does not fit pad's length {width}")
+        raise ShapeError("pad", f"sequences of at most {width} ids", max(sizes), "a sequence", "it does not fit")
     tokens = np.full((len(seqs), width), pad_id, np.int32)
     mask = np.zeros((len(seqs), width), bool)
     for row, (seq, size) in enumerate(zip(seqs, sizes, strict=True)):
@@ -430,7 +430,9 @@ def bucket(
     for row, size in enumerate(_lengths(seqs)):
         fits = [n for n in bounds if n >= size]
         if not fits:
-            raise ShapeError(f"sequence {row} has {size} ids, more than the largest bucket length {bounds[-1]}")
+            raise ShapeError(
+                "bucket", f"at most {bounds[-1]} ids", size, f"sequence {row}", "more than the largest bucket length"
+            )
         groups[fits[0]].append(row)
     out = []
     for n, rows in groups.items():
