@@ -124,6 +124,9 @@ def test_decode_refuses_ids_it_cannot_read(bpe):
     with pytest.raises(ConfigError, match="does not follow an <esc>"):
         text.decode(bpe, [5])
     assert text.decode(bpe, np.array(text.encode(bpe, "the cat"))) == "the cat"
+    # a sampled sequence need not be valid: "replace" writes U+FFFD for each id it cannot read
+    the = text.encode(bpe, "the ")
+    assert text.decode(bpe, [5, *the, 0, 1, len(bpe)], errors="replace") == "\ufffdthe \ufffd\ufffd\ufffd"
 
 
 def test_bpe_on_the_tiny_gpt_text_packs_at_least_2_5_characters_per_token(gpt_text):

@@ -342,30 +342,45 @@ def encode(vocab: Vocab, s: str) -> list[int]:
     return [i for word in words for i in _encode_word(vocab, word)]
 
 
-def decode(vocab: Vocab, ids: Sequence[int] | np.ndarray | Any) -> str:
-    """The text of ``ids`` (a list, NumPy or jax array of ints): ``decode(vocab, encode(vocab, s)) == s``."""
+def decode(vocab: Vocab, ids: Sequence[int] | np.ndarray | Any, *, errors: str = "strict") -> str:
+    """The text of ``ids`` (a list, NumPy or jax array of ints): ``decode(vocab, encode(vocab, s)) == s``.
+
+    ``errors="strict"`` raises ``ConfigError`` on an id outside the vocabulary or a broken escape
+    (a hex digit without ``<esc>``, an ``<esc>`` without six digits); ``errors="replace"`` writes
+    U+FFFD for each, as ``bytes.decode`` does (for sampled ids, which need not form valid escapes).
+    """
+    if errors not in ("strict", "replace"):
+        raise ConfigError(f"decode's errors is 'strict' or 'replace', got {errors!r}")
     values = np.asarray(ids).reshape(-1).tolist()
     parts: list[str] = []
     i = 0
     while i < len(values):
-        token = values[i]
-        if not isinstance(token, int) or not 0 <= token < len(vocab.texts):
-            raise ConfigError(f"id {token!r} at position {i} is not in this vocabulary of {len(vocab)} ids")
-        if token == 0:
-            digits = values[i + 1 : i + 1 + ESCAPE_DIGITS]
-            if len(digits) != ESCAPE_DIGITS or not all(isinstance(d, int) and 0 < d < RESERVED for d in digits):
-                raise ConfigError(f"<esc> at position {i} is not followed by {ESCAPE_DIGITS} hex-digit ids (1-16)")
-            code = int("".join(HEX[d - 1] for d in digits), 16)
-            if code > 0x10FFFF:
-                raise ConfigError(f"<esc> at position {i} spells {code:#x}, past the last code point")
-            parts.append(chr(code))
-            i += 1 + ESCAPE_DIGITS
-            continue
-        if token < RESERVED:
-            raise ConfigError(f"hex-digit id {token} at position {i} does not follow an <esc>")
-        parts.append(vocab.texts[token])
-        i += 1
+        char, used, problem = _read(vocab, values, i)
+        if problem:
+            if errors == "strict":
+                raise ConfigError(problem)
+            char, used = "\ufffd", 1
+        parts.append(char)
+        i += used
     return "".join(parts)
+
+
+def _read(vocab: Vocab, values: list[Any], i: int) -> tuple[str, int, str]:
+    """The text at position ``i``, how many ids it used, and what is wrong with it ('' if nothing)."""
+    token = values[i]
+    if not isinstance(token, int) or not 0 <= token < len(vocab.texts):
+        return "", 1, f"id {token!r} at position {i} is not in this vocabulary of {len(vocab)} ids"
+    if 0 < token < RESERVED:
+        return "", 1, f"hex-digit id {token} at position {i} does not follow an <esc>"
+    if token > 0:
+        return vocab.texts[token], 1, ""
+    digits = values[i + 1 : i + 1 + ESCAPE_DIGITS]
+    if len(digits) != ESCAPE_DIGITS or not all(isinstance(d, int) and 0 < d < RESERVED for d in digits):
+        return "", 1, f"<esc> at position {i} is not followed by {ESCAPE_DIGITS} hex-digit ids (1-16)"
+    code = int("".join(HEX[d - 1] for d in digits), 16)
+    if code > 0x10FFFF:
+        return "", 1, f"<esc> at position {i} spells {code:#x}, past the last code point"
+    return chr(code), 1 + ESCAPE_DIGITS, ""
 
 
 class Padded(NamedTuple):
