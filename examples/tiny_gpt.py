@@ -19,7 +19,8 @@ Prints the validation loss in nats per *character* for either tokenizer (the sum
 validation token over the characters those tokens spell), so the two compare, against the text's
 unigram entropy, and the training time. The validation text is cut into blocks at blank lines,
 each block into windows, and the windows are padded to three static lengths with ``text.bucket``
-(masks mark the real tokens): the jitted evaluation compiles once per bucket, not once per length. Needs ``pip install 'tinyjax[examples]'``.
+(masks mark the real tokens): the jitted evaluation compiles once per bucket, not once per length.
+Needs ``pip install 'tinyjax[examples]'``.
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ def evaluator(model, vocab: tokens.Vocab):
     return evaluate, compiled
 
 
-def train(model, params, train_data, val_batches, evaluate, *, steps: int, batch: int, length: int, lr: float, seed: int):
+def train(
+    model, params, train_data, val_batches, evaluate, *, steps: int, batch: int, length: int, lr: float, seed: int
+):
     optimizer = optax.adamw(optax.warmup_cosine_decay_schedule(0.0, lr, min(100, steps // 10 + 1), steps), 0.01)
     state = optimizer.init(params)
 

@@ -20,9 +20,14 @@ out: dict[str, object] = {"devices": jax.device_count(), "expected_batches": len
 
 host = list(sharding.sharded_batches(key, (x, y), 8, mesh))
 out["host_batches"] = len(host)
-out["host_equal"] = all(
-    np.array_equal(np.asarray(a), e) for got, want in zip(host, expected) for a, e in zip(got, want)
-)
+
+
+def same(batches: list, want_batches: list) -> bool:
+    pairs = [(a, e) for got, want in zip(batches, want_batches, strict=True) for a, e in zip(got, want, strict=True)]
+    return all(np.array_equal(np.asarray(a), e) for a, e in pairs)
+
+
+out["host_equal"] = same(host, expected)
 out["host_spec"] = [str(a.sharding.spec) for a in host[0]]
 out["host_shard_rows"] = sorted({s.data.shape[0] for s in host[0][0].addressable_shards})
 
@@ -35,14 +40,12 @@ with jax.transfer_guard("disallow"):  # every later step transfers nothing
     device += list(epoch)
     out["device_specs"] = sorted({a.sharding.spec == P("data") for b in device for a in b})
 out["device_batches"] = len(device)
-out["device_equal"] = all(
-    np.array_equal(np.asarray(a), e) for got, want in zip(device, expected) for a, e in zip(got, want)
-)
+out["device_equal"] = same(device, expected)
 try:  # the guard does see a per-step transfer: data.batches indexes with a host array each step
     with jax.transfer_guard("disallow"):
         next(data.batches(key, (xd, yd), 8))
     out["guard_sees_host_index"] = False
-except Exception:  # noqa: BLE001  (XLA's runtime error)
+except Exception:
     out["guard_sees_host_index"] = True
 try:
     sharding.sharded_batches(key, (x, y), 6, mesh)

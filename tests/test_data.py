@@ -107,7 +107,10 @@ def test_crop_is_a_window_of_the_zero_padded_image():
     for out in np.asarray(outs):
         assert out.shape == (3, 6, 5)
         found = [
-            (t, l) for t in range(10 - 6 + 1) for l in range(10 - 5 + 1) if np.array_equal(padded[:, t : t + 6, l : l + 5], out)
+            (top, left)
+            for top in range(10 - 6 + 1)
+            for left in range(10 - 5 + 1)
+            if np.array_equal(padded[:, top : top + 6, left : left + 5], out)
         ]
         assert found
         corners.add(found[0])
@@ -122,7 +125,12 @@ def test_sharded_batches_on_8_devices():
     env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
     done = subprocess.run(
-        [sys.executable, "tests/data_sharding_checks.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "tests/data_sharding_checks.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     got = json.loads(done.stdout)

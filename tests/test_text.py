@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -68,7 +69,7 @@ def naive_course_bpe(words: list[str], vocab_size: int, base: list[tuple[str, bo
     while len(vocab) < vocab_size:
         pairs: Counter = Counter()
         for w, n in counts.items():
-            for pair in zip(split[w], split[w][1:]):
+            for pair in itertools.pairwise(split[w]):
                 pairs[pair] += n
         if not pairs:
             break
@@ -94,9 +95,9 @@ def test_training_learns_the_course_loops_merges(size):
     corpus = CORPUS * 3 + "hello hello help hell held helm " * 2 + "aaaa aaa aa a abab baba"
     vocab = text.train_bpe(corpus, size)
     words = re.findall(r"\S+\s*|\s+", corpus)
-    base = [(t, e) for t, e in zip(vocab.texts, vocab.ends) if len(t) == 1]
+    base = [(t, e) for t, e in zip(vocab.texts, vocab.ends, strict=True) if len(t) == 1]
     expected = naive_course_bpe(words, size - text.RESERVED, base)
-    assert list(zip(vocab.texts, vocab.ends))[text.RESERVED :] == expected
+    assert list(zip(vocab.texts, vocab.ends, strict=True))[text.RESERVED :] == expected
 
 
 def test_the_vocabulary_is_a_value_saved_as_json(bpe, tmp_path):
@@ -152,7 +153,7 @@ def test_bucket_gives_a_few_static_shapes_and_keeps_every_sequence():
     assert {b.tokens.shape for b in out} == {(2, 4), (2, 8), (2, 16)}
     seen = {}
     for batch in out:
-        for row, index in enumerate(batch.index):
+        for row, index in enumerate(batch.rows):
             if index < 0:
                 assert not batch.mask[row].any()
                 continue

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -82,7 +82,7 @@ def epoch_order(key: jax.Array | None, rows: int, *, shuffle: bool = True) -> np
     if not shuffle:
         return np.arange(rows)
     _check_key(key, "epoch_order")
-    return np.asarray(jax.random.permutation(key, rows))
+    return np.asarray(jax.random.permutation(cast(jax.Array, key), rows))
 
 
 def batches(
@@ -175,7 +175,10 @@ def compose(*augmentations: Augmentation | Sequence[Augmentation]) -> Augmentati
     (``jax.random.split(key, n)``). ``compose(a, b)`` and ``compose([a, b])`` are the same."""
     flat: list[Augmentation] = []
     for item in augmentations:
-        flat.extend(item if isinstance(item, (list, tuple)) else [item])
+        if isinstance(item, (list, tuple)):
+            flat.extend(item)
+        else:
+            flat.append(cast(Augmentation, item))
     for item in flat:
         if not callable(item):
             raise ConfigError(f"compose takes augmentations f(key, x), got {type(item).__name__}")

@@ -33,6 +33,7 @@ So ``decode(vocab, encode(vocab, s)) == s`` for every string ``s``.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import os
 import re
@@ -203,7 +204,7 @@ def train_bpe(corpus: str | Iterable[str], vocab_size: int) -> Vocab:
 
 
 def _pairs(word: list[int]) -> Iterable[tuple[int, int]]:
-    return zip(word, word[1:])
+    return itertools.pairwise(word)
 
 
 def _learn_merges(
@@ -262,7 +263,7 @@ def _most_frequent(
     words: list[list[int]],
 ) -> tuple[int, int] | None:
     """The most frequent pair; among equals, the one seen first (first word, then first position)."""
-    top, tied = 0, []
+    top, tied = 0, list[tuple[int, int]]()
     while heap and (not tied or -heap[0][0] == top):
         negative, pair = heapq.heappop(heap)
         now = frequency.get(pair, 0)
@@ -393,11 +394,11 @@ class Padded(NamedTuple):
 class Batch(NamedTuple):
     """One static-shape batch from :func:`bucket`.
 
-    ``index`` ``(B,)`` int: the position of each row in the input list, -1 for a filler row;
+    ``rows`` ``(B,)`` int: the position of each row in the input list, -1 for a filler row;
     ``tokens`` ``(B, L)`` int32 and ``mask`` ``(B, L)`` bool, as :class:`Padded`.
     """
 
-    index: np.ndarray
+    rows: np.ndarray
     tokens: np.ndarray
     mask: np.ndarray
 
@@ -431,7 +432,7 @@ def bucket(
     """``seqs`` in a few static shapes: each padded to the smallest of ``lengths`` that holds it.
 
     With ``batch_size``, every batch has exactly ``batch_size`` rows (the last of a bucket is filled
-    with empty rows, ``index == -1``, all-False mask), so a jitted function sees at most
+    with empty rows, ``rows == -1``, all-False mask), so a jitted function sees at most
     ``len(lengths)`` shapes and compiles at most that many programs. Without it, one batch per
     bucket, its rows the sequences that fell in it. Batches come in order of length, and rows in the
     order of ``seqs``. A sequence longer than the largest length is an error.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -106,7 +106,7 @@ def _on_device(
 
 @partial(jax.jit, static_argnums=(1, 2, 3))
 def _order(key: jax.Array | None, rows: int, shuffle: bool, replicated: NamedSharding) -> jax.Array:
-    order = jax.random.permutation(key, rows) if shuffle else jnp.arange(rows)
+    order = jax.random.permutation(cast(jax.Array, key), rows) if shuffle else jnp.arange(rows)
     return jax.lax.with_sharding_constraint(order, replicated)
 
 
