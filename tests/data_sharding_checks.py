@@ -17,6 +17,9 @@ key = jax.random.key(7)
 mesh = sharding.make_mesh(data=4, model=2)
 expected = list(data.batches(key, (x, y), 8, drop_last=True))
 out: dict[str, object] = {"devices": jax.device_count(), "expected_batches": len(expected)}
+# An epoch of 103 rows for key 42, for the test process to compare with its own (another process,
+# another device count).
+out["epoch_42"] = [b.tolist() for b in data.batches(jax.random.key(42), np.arange(103), 16)]
 
 host = list(sharding.sharded_batches(key, (x, y), 8, mesh))
 out["host_batches"] = len(host)
