@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys as _sys
 
-from tinyjax import initializers
+from tinyjax import data, initializers, text
 from tinyjax._errors import (
     ArtifactError,
     ConfigError,
@@ -82,6 +82,7 @@ __all__ = [
     "as_layer",
     "compile",
     "count_params",
+    "data",
     "export",
     "gpt",
     "initializers",
@@ -97,6 +98,7 @@ __all__ = [
     "save",
     "sharding",
     "summary",
+    "text",
     *_activations.__all__,
     "AvgPool2d",
     "BatchNorm1d",

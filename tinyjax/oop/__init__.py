@@ -20,6 +20,7 @@ for inference, as in PyTorch.
 from tinyjax.oop._random import manual_seed
 from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.bridge import from_functional
+from tinyjax.oop.data import Compose, DataLoader, Dataset, RandomCrop, RandomHorizontalFlip, TensorDataset
 from tinyjax.oop.embeddings import Embedding, PositionalEncoding
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinyjax.oop.memoization import KVCache, disable_kv_cache, enable_kv_cache
@@ -28,6 +29,14 @@ from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d
 from tinyjax.oop.tensor import Tensor
+from tinyjax.oop.text import (
+    BPETokenizer,
+    CharTokenizer,
+    Tokenizer,
+    analyze_tokenization,
+    create_tokenizer,
+    tokenize_dataset,
+)
 from tinyjax.oop.training import CosineSchedule, Trainer, clip_grad_norm
 from tinyjax.oop.transformer import (
     GPT,
@@ -91,4 +100,16 @@ __all__ = [
     "log_softmax",
     "manual_seed",
     "no_grad",
+    "Compose",
+    "DataLoader",
+    "Dataset",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "TensorDataset",
+    "BPETokenizer",
+    "CharTokenizer",
+    "Tokenizer",
+    "analyze_tokenization",
+    "create_tokenizer",
+    "tokenize_dataset",
 ]

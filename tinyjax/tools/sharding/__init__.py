@@ -20,11 +20,14 @@ changes any parameter's spec by name.
 Across processes (``jax.distributed.initialize``, one per host), the same calls run on a mesh over
 every process's devices; each process feeds its own rows of the batch
 (``shard_batch(x[process_rows(mesh, len(x))], mesh, process_local=True)``), and
+``sharded_batches(key, (x, y), batch_size, mesh)`` is an epoch of ``tinyjax.data.batches`` placed
+that way (device-resident arrays are gathered on the devices, with no host copy per step);
 ``launch_local`` runs a script as several processes on one machine to try it (``docs/scaling.md``).
 """
 
 from __future__ import annotations
 
+from tinyjax.tools.sharding.loading import sharded_batches
 from tinyjax.tools.sharding.placement import (
     auto_axes,
     batch_sharding,
@@ -57,5 +60,6 @@ __all__ = [
     "shard_params",
     "shard_shapes",
     "sharded_apply",
+    "sharded_batches",
     "sharded_train_step",
 ]
