@@ -65,13 +65,16 @@ def quantize_weight(weight: jax.Array, channel_axis: int | None) -> tuple[jax.Ar
     ``(in, out)`` weight, 0 for a Conv2d's ``(out, in, kh, kw)``), giving ``scale`` of shape ``(out,)``;
     None gives one scale for the tensor, shape ``()``. An all-zero channel gets scale 1 (its codes are 0).
     """
-    weight = jnp.asarray(weight, jnp.float32)
-    axes = tuple(a for a in range(weight.ndim) if a != (channel_axis % weight.ndim if channel_axis is not None else -1))
-    peak = jnp.max(jnp.abs(weight), axis=axes)
-    scale = jnp.where(peak > 0, peak / QMAX, 1.0).astype(jnp.float32)
-    shaped = scale if channel_axis is None else jnp.expand_dims(scale, axes)
-    q = jnp.clip(jnp.round(weight / shaped), -QMAX, QMAX).astype(jnp.int8)
-    return q, scale
+    # concrete weights are quantized by NumPy on the host (no XLA compilation per shape); traced ones by jnp
+    xp: Any = jnp if isinstance(weight, jax.core.Tracer) else np
+    weight = xp.asarray(weight, np.float32)
+    channel = None if channel_axis is None else channel_axis % weight.ndim
+    axes = tuple(a for a in range(weight.ndim) if a != channel)
+    peak = xp.max(xp.abs(weight), axis=axes)
+    scale = xp.where(peak > 0, peak / QMAX, 1.0).astype(np.float32)
+    shaped = scale if channel is None else xp.expand_dims(scale, axes)
+    q = xp.clip(xp.round(weight / shaped), -QMAX, QMAX).astype(np.int8)
+    return jnp.asarray(q), jnp.asarray(scale)
 
 
 def _row_scale(x: jax.Array, rows: tuple[int, ...]) -> jax.Array:
@@ -152,7 +155,7 @@ def _quantized_params(float_params: Params, channel_axis: int, per_channel: bool
     if "bias" in float_params:
         params["bias"] = jnp.asarray(float_params["bias"], jnp.float32)
     if mode == "static":
-        params["input_scale"] = jnp.asarray(STATIC_DEFAULT_RANGE / QMAX, jnp.float32)
+        params["input_scale"] = jnp.asarray(np.float32(STATIC_DEFAULT_RANGE / QMAX))
     return params
 
 
@@ -420,8 +423,8 @@ def quantize_layer(
         return None
     qparams = _quantized_params(params, channel_axis, per_channel, mode)
     if mode == "static" and input_range is not None:
-        peak = jnp.asarray(input_range, jnp.float32)
-        qparams["input_scale"] = jnp.where(peak > 0, peak / QMAX, 1.0)
+        peak = np.float32(input_range)
+        qparams["input_scale"] = jnp.asarray(peak / QMAX if peak > 0 else np.float32(1.0))
     return twin, qparams
 
 
