@@ -404,7 +404,11 @@ def quantize_layer(
     config = layer.config
     if base is linear._apply:
         twin = QuantizedLinear(
-            config["in_features"], config["out_features"], bias=config["bias"], per_channel=per_channel, activations=mode
+            config["in_features"],
+            config["out_features"],
+            bias=config["bias"],
+            per_channel=per_channel,
+            activations=mode,
         )
         channel_axis = 1
     elif base is conv._conv2d:
