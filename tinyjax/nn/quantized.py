@@ -372,15 +372,21 @@ def QuantizedConv2d(
             "bias": ("out",),
             **({"weight_scale": ("out",)} if per_channel else {}),
         },
-        onnx=functools.partial(_conv_onnx, mode=mode, kernel=kernel, stride=strides, padding=pads),
+        onnx=functools.partial(
+            _conv_onnx, mode=mode, per_channel=per_channel, kernel=kernel, stride=strides, padding=pads
+        ),
     )
 
 
-def _conv_onnx(graph: Any, names: Params, x: str, *, mode: str | None, kernel: Any, stride: Any, padding: Any) -> str:
+def _conv_onnx(
+    graph: Any, names: Params, x: str, *, mode: str | None, per_channel: bool, kernel: Any, stride: Any, padding: Any
+) -> str:
     """``ConvInteger`` on the quantized input (as :func:`_linear_onnx`), the scales per output channel."""
     attributes = {"kernel_shape": list(kernel), "strides": list(stride), "pads": [*padding, *padding]}
     scale = names["weight_scale"]
-    channel_scale = graph.node("Unsqueeze", [scale, graph.constant(np.array([1, 2], np.int64))])
+    channel_scale = (
+        graph.node("Unsqueeze", [scale, graph.constant(np.array([1, 2], np.int64))]) if per_channel else scale
+    )
     y = _integer_product(graph, x, names, channel_scale, mode, "ConvInteger", attributes, "Conv")
     if "bias" in names:
         bias = graph.node("Unsqueeze", [names["bias"], graph.constant(np.array([1, 2], np.int64))])
