@@ -113,7 +113,7 @@ def test_bad_arguments_are_refused_by_name():
 def test_layers_kept_in_float_are_named_in_a_warning():
     model = tj.Sequential(tj.Linear(8, 8), tj.LayerNorm(8), tj.Residual(tj.Linear(8, 8)), tj.GELU(), tj.Linear(8, 2))
     with pytest.warns(tj.QuantizationWarning, match=r"kept 2 layer\(s\).*1: LayerNorm.*2: Residual") as caught:
-        qmodel, qparams = tj.quantize(model, model.init(KEY))
+        qmodel, _ = tj.quantize(model, model.init(KEY))
     assert len(caught) == 1
     assert [c.kind for c in qmodel.children] == ["QuantizedLinear", "LayerNorm", "Residual", "GELU", "QuantizedLinear"]
     with warnings.catch_warnings():
