@@ -91,4 +91,21 @@ __all__ = [
     "log_softmax",
     "manual_seed",
     "no_grad",
+    "QuantizedLinear",
+    "Quantizer",
+    "analyze_model_sizes",
+    "compare_model_sizes",
+    "dequantize_int8",
+    "quantize_int8",
+    "quantize_model",
 ]
+
+from tinyjax.oop.quantization import (  # noqa: E402  (appended: the int8 face of TinyTorch's module 15)
+    QuantizedLinear,
+    Quantizer,
+    analyze_model_sizes,
+    compare_model_sizes,
+    dequantize_int8,
+    quantize_int8,
+    quantize_model,
+)
