@@ -105,11 +105,15 @@ def _quantized(
     return _forward(op, rows, post, mode, x, q, scale, x_scale)
 
 
-def _quantized_fwd(op: Op, rows: tuple[int, ...], post: Post, mode: str | None, x: Any, q: Any, scale: Any, xs: Any):
+def _quantized_fwd(
+    op: Op, rows: tuple[int, ...], post: Post, mode: str | None, x: Any, q: Any, scale: Any, xs: Any
+) -> tuple[jax.Array, tuple[Any, ...]]:
     return _forward(op, rows, post, mode, x, q, scale, xs), (x, q, scale, xs)
 
 
-def _quantized_bwd(op: Op, rows: tuple[int, ...], post: Post, mode: str | None, residuals: Any, g: jax.Array):
+def _quantized_bwd(
+    op: Op, rows: tuple[int, ...], post: Post, mode: str | None, residuals: Any, g: jax.Array
+) -> tuple[Any, ...]:
     x, q, scale, x_scale = residuals
     # straight-through: the derivative of the same map with the dequantized weight (rounding has none)
     _, pullback = jax.vjp(lambda v, s: post(op(v, q.astype(jnp.float32), None), s), x, scale)

@@ -140,9 +140,9 @@ def export_onnx(
     np_dtype = np.dtype(np.float32)
     graph = OnnxGraph(np_dtype, layer.name)
     for name, array in named_parameters(params).items():
-        array = np.asarray(array)  # floats in float32; an int8 layer's integer weights kept as they are
-        array = array.astype(np_dtype) if np.issubdtype(array.dtype, np.floating) else array
-        graph.initializers.append(graph.numpy_helper.from_array(array, name))
+        value = np.asarray(array)  # floats in float32; an int8 layer's integer weights kept as they are
+        value = value.astype(np_dtype) if np.issubdtype(value.dtype, np.floating) else value
+        graph.initializers.append(graph.numpy_helper.from_array(value, name))
     names = jax.tree_util.tree_map_with_path(lambda key_path, _: path_name(key_path), params)
     y = graph.layer(layer, names, INPUT)
     if not any(y in node.output for node in graph.nodes):
