@@ -21,6 +21,7 @@ import tinyjax as tj
 from tinyjax.nn.quantized import QMAX, quantize_weight
 
 KEY = jax.random.key(0)
+ROOT = Path(__file__).resolve().parents[1]
 SEED_MLP = tj.Sequential(tj.Linear(784, 128), tj.ReLU(), tj.Linear(128, 64), tj.ReLU(), tj.Linear(64, 10))
 WIDE = tj.Sequential(tj.Linear(256, 512), tj.ReLU(), tj.Linear(512, 256), tj.ReLU(), tj.Linear(256, 256))
 
@@ -210,3 +211,38 @@ def test_digits_cnn_int8_keeps_the_accuracy():
     _, x_test, _, y_test = data
     float_acc, int8_acc, agreement = _agreement(model, params, qmodel, qparams, x_test, y_test)
     assert float_acc > 0.9 and abs(int8_acc - float_acc) <= 0.005 and agreement >= 0.99
+
+
+SHARDING = """
+import json, jax, jax.numpy as jnp, tinyjax as tj
+from tinyjax import sharding
+model = tj.Sequential(tj.Linear(16, 32), tj.ReLU(), tj.Linear(32, 16), tj.ReLU(), tj.Linear(16, 8))
+qmodel, qparams = tj.quantize(model, model.init(jax.random.key(0)))
+x = jax.random.normal(jax.random.key(1), (8, 16))
+reference = qmodel.apply(qparams, x)
+out = {}
+for name, shape, strategy in (("data", (4, 1), "data"), ("megatron", (2, 2), "megatron")):
+    mesh = sharding.make_mesh(*shape)
+    placed = sharding.shard_params(qmodel, qparams, mesh, strategy)
+    y = sharding.sharded_apply(qmodel, mesh, strategy)(placed, sharding.shard_batch(x, mesh))
+    out[name] = {"output": float(jnp.abs(y - reference).max()), "dtype": str(placed[0]["weight"].dtype),
+                 "specs": [list(placed[i][k].sharding.spec) for i in (0, 2) for k in ("weight", "weight_scale")]}
+print(json.dumps(out))
+"""
+
+
+def test_int8_params_shard_by_their_axes():
+    import os
+    import subprocess
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", SHARDING], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert results["data"] == {"output": 0.0, "dtype": "int8", "specs": [[], [], [], []]}
+    # megatron: the first Linear column-parallel (its outputs and their scales split), the second row-parallel
+    assert results["megatron"] == {
+        "output": 0.0,
+        "dtype": "int8",
+        "specs": [[None, "model"], ["model"], ["model", None], []],
+    }
