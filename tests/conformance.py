@@ -28,11 +28,19 @@ class Row:
     bad_shape: tuple[int, ...] | None = None
     refuses: Any = jnp.int32  # an input dtype refused with DTypeError; None: any dtype (Lambda, Flatten, Identity)
     input_dtype: Any = jnp.float32  # Embedding takes integer indices (drawn in [0, vocab))
+    # int8 layers: why float64 finite differences cannot check the gradient (rounding is piecewise constant);
+    # the gradient is then checked against the dequantized float layer's (the straight-through one)
+    straight_through: str | None = None
+    # int8 layers whose ONNX graph quantizes the input by ONNX Runtime's scheme (one asymmetric uint8 scale per
+    # tensor, not one symmetric scale per row): the largest difference allowed, a few quantization steps
+    onnx_atol: float | None = None
 
     @property
     def id(self) -> str:
         return self.layer.name
 
+
+INT8 = "int8 rounding is piecewise constant: finite differences see steps, not the straight-through gradient"
 
 TABLE = (
     Row("Linear", tj.Linear(5, 3), (4, 5), (4, 3), bad_shape=(4, 6)),
@@ -107,5 +115,47 @@ TABLE = (
         (2, 3, 4, 6),
         (2, 6),
         bad_shape=(2, 2, 4, 6),
+    ),
+    Row(
+        "QuantizedLinear",
+        tj.QuantizedLinear(5, 3),
+        (4, 5),
+        (4, 3),
+        bad_shape=(4, 6),
+        straight_through=INT8,
+        onnx_atol=0.1,
+    ),
+    Row(
+        "QuantizedLinear",
+        tj.QuantizedLinear(5, 3, bias=False, per_channel=False, activations=None),
+        (2, 3, 5),
+        (2, 3, 3),
+        bad_shape=(5, 4),
+        straight_through=INT8,
+    ),
+    Row(
+        "QuantizedLinear",
+        tj.QuantizedLinear(6, 4, activations="static"),
+        (3, 6),
+        (3, 4),
+        bad_shape=(3, 5),
+        straight_through=INT8,
+    ),
+    Row(
+        "QuantizedConv2d",
+        tj.QuantizedConv2d(3, 4, 3),
+        (2, 3, 6, 5),
+        (2, 4, 4, 3),
+        bad_shape=(2, 2, 6, 5),
+        straight_through=INT8,
+        onnx_atol=0.1,
+    ),
+    Row(
+        "QuantizedConv2d",
+        tj.QuantizedConv2d(2, 3, (3, 2), stride=2, padding=1, bias=False, per_channel=False, activations=None),
+        (2, 2, 5, 4),
+        (2, 3, 3, 3),
+        bad_shape=(2, 3, 5, 4),
+        straight_through=INT8,
     ),
 )

@@ -86,6 +86,9 @@ EPS = 1e-6
 
 @ROWS
 def test_grad_matches_finite_differences(row):
+    if row.straight_through is not None:
+        _check_straight_through(row)
+        return
     with jax.enable_x64(True):
         params, x = _setup(row)
         params, x = _cast((params, x), jnp.float64)
@@ -107,6 +110,24 @@ def test_grad_matches_finite_differences(row):
             bump = jnp.zeros_like(flat).at[i].set(EPS)
             numeric = (loss(flat + bump, unravel) - loss(flat - bump, unravel)) / (2 * EPS)
             np.testing.assert_allclose(grad[i], numeric, rtol=1e-7, atol=1e-9)
+
+
+def _check_straight_through(row: Row) -> None:
+    """An int8 layer's gradient (inputs and scales) is that of its dequantized float layer, through the same map."""
+    params, x = _setup(row)
+    weights = jax.random.normal(jax.random.key(2), row.output_shape)
+    float_layer, float_params = tj.dequantize(row.layer, params)
+    gx, gp = jax.grad(lambda v, p: jnp.sum(row.layer.apply(p, v) * weights), argnums=(0, 1), allow_int=True)(x, params)
+    fx, fp = jax.grad(lambda v, p: jnp.sum(float_layer.apply(p, v) * weights), argnums=(0, 1))(x, float_params)
+    np.testing.assert_allclose(gx, fx, rtol=1e-5, atol=1e-5)
+    if "bias" in params:
+        np.testing.assert_allclose(gp["bias"], fp["bias"], rtol=1e-5, atol=1e-5)
+    # d/d scale of (x . q) * scale is the float layer's d/d weight contracted with q
+    q = params["weight"].astype(jnp.float32)
+    channel = 1 if q.ndim == 2 else 0
+    per_channel = jnp.sum(fp["weight"] * q, axis=tuple(a for a in range(q.ndim) if a != channel))
+    expected = per_channel if params["weight_scale"].ndim else jnp.sum(per_channel)
+    np.testing.assert_allclose(gp["weight_scale"], expected, rtol=1e-4, atol=1e-4)
 
 
 # Half-precision storage: bfloat16 keeps 8 significant bits (relative rounding 2^-9 per value), float16 11
@@ -197,9 +218,16 @@ def test_torch_oracle_and_round_trip(row):
     torch = pytest.importorskip("torch")
     if not _has_torch(row.layer):
         # torch.nn has no Repeat, Lambda, Residual or positional encoding (nor a Sequential holding one)
-        assert row.factory in {"Repeat", "Lambda", "Residual", "PositionalEncoding", "SinusoidalPositionalEncoding"}, (
-            f"{row.id} has no torch module"
-        )
+        # nor int8 layers (torch's own quantized modules keep another scheme)
+        assert row.factory in {
+            "Repeat",
+            "Lambda",
+            "Residual",
+            "PositionalEncoding",
+            "SinusoidalPositionalEncoding",
+            "QuantizedLinear",
+            "QuantizedConv2d",
+        }, f"{row.id} has no torch module"
         return
     params, x = _setup(row)
     module = _torch_module(torch, row.layer).eval()

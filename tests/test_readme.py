@@ -36,6 +36,12 @@ BLOCKS = {
         "import onnx\nonnx.checker.check_model(onnx.load_from_string(onnx_bytes))\n"
         "np.testing.assert_allclose(fast(np.asarray(x)), model.apply(params, x), rtol=1e-5, atol=1e-5)",
     ),
+    "## Int8 quantization": (
+        SEED,
+        "assert tj.param_bytes(tj.quantize(model, params)[1]) * 3.9 < tj.param_bytes(params)\n"
+        "np.testing.assert_allclose(predict(np.asarray(x)), model.apply(params, x), atol=0.1)\n"
+        "assert model.name.startswith('Sequential(Linear(784 -> 128)')",
+    ),
     "## Weights, PyTorch, losses and a real training run": (
         SEED
         + "import os, tempfile, torch\nos.chdir(tempfile.mkdtemp())\n"

@@ -39,6 +39,7 @@ from tinyjax.nn.gpt import GPT
 from tinyjax.nn.linear import Linear
 from tinyjax.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from tinyjax.nn.pooling import AvgPool2d, MaxPool2d
+from tinyjax.nn.quantized import QuantizedConv2d, QuantizedLinear
 from tinyjax.nn.repeat import Repeat
 from tinyjax.nn.sequential import Sequential
 from tinyjax.nn.transformer import SinusoidalPositionalEncoding, TransformerBlock
@@ -47,6 +48,7 @@ from tinyjax.state import merge_state, split_state
 from tinyjax.tools import interop, sharding
 from tinyjax.tools.exporting import export, load_exported
 from tinyjax.tools.predictor import Predictor, compile
+from tinyjax.tools.quantization import QuantizationWarning, dequantize, quantize
 from tinyjax.tools.serialization import load, read_metadata, save
 from tinyjax.tools.summary import Summary, summary
 
@@ -114,4 +116,9 @@ __all__ = [
     "Residual",
     "merge_state",
     "split_state",
+    "QuantizationWarning",
+    "QuantizedConv2d",
+    "QuantizedLinear",
+    "dequantize",
+    "quantize",
 ]

@@ -112,4 +112,21 @@ __all__ = [
     "analyze_tokenization",
     "create_tokenizer",
     "tokenize_dataset",
+    "QuantizedLinear",
+    "Quantizer",
+    "analyze_model_sizes",
+    "compare_model_sizes",
+    "dequantize_int8",
+    "quantize_int8",
+    "quantize_model",
 ]
+
+from tinyjax.oop.quantization import (  # noqa: E402  (appended: the int8 face of TinyTorch's module 15)
+    QuantizedLinear,
+    Quantizer,
+    analyze_model_sizes,
+    compare_model_sizes,
+    dequantize_int8,
+    quantize_int8,
+    quantize_model,
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from tinyjax._errors import ConfigError, DTypeError
@@ -34,6 +35,21 @@ def trainable_params(layer: Layer, params: Params) -> Params:
         return split_state(layer, params)[0]
     except ConfigError:
         return params
+
+
+def float_params(layer: Layer, params: Params) -> Params:
+    """The params without the leaves the layer itself makes integer (an int8 weight, a BatchNorm counter).
+
+    What the float check of ``compile`` / ``export`` runs on: integer weights given to a float layer are
+    still refused, the int8 weights of a quantized layer (its ``init`` makes them int8) pass.
+    """
+    try:
+        shapes = layer.param_shapes()
+        return jax.tree_util.tree_map(
+            lambda leaf, like: leaf if jnp.issubdtype(like.dtype, jnp.floating) else None, params, shapes
+        )
+    except (ValueError, TypeError):  # params of another structure: the layer's own check names what is wrong
+        return trainable_params(layer, params)
 
 
 def check_input_kind(dtype: Any, expected: Any, call: str) -> None:

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from tinyjax._checks import check_float_params
 from tinyjax._errors import ArtifactError, ConfigError
 from tinyjax.layer import Layer, Params
-from tinyjax.tools._arguments import layer_argument, trainable_params
+from tinyjax.tools._arguments import float_params, layer_argument
 from tinyjax.tools.onnx_export import export_onnx
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
@@ -72,7 +72,7 @@ def export(
     if format not in ("stablehlo", "onnx"):
         raise ConfigError(f"export format must be 'stablehlo' or 'onnx', got {format!r}")
     layer = layer_argument(layer, "export")
-    check_float_params(trainable_params(layer, params), f"export({layer.name})")
+    check_float_params(float_params(layer, params), f"export({layer.name})")
     if isinstance(platforms, str):  # one platform: never read as the letters of its name
         platforms = (platforms,)
     unknown = sorted(set(platforms) - set(PLATFORMS))

@@ -73,6 +73,14 @@ class OnnxGraph:
         self.nodes.append(self.helper.make_node(op, list(inputs), [name], name=name, **attributes))
         return name
 
+    def node_outputs(self, op: str, inputs: Sequence[str], count: int, **attributes: Any) -> list[str]:
+        """Add one ONNX node ``op`` with ``count`` outputs (``DynamicQuantizeLinear``); return their names."""
+        self._count[op] += 1
+        name = f"{op}_{self._count[op]}"
+        outputs = [name if i == 0 else f"{name}_{i}" for i in range(count)]
+        self.nodes.append(self.helper.make_node(op, list(inputs), outputs, name=name, **attributes))
+        return outputs
+
     def constant(self, value: Any) -> str:
         """An initializer holding ``value`` (floating values in the export dtype; equal values shared)."""
         array = np.asarray(value)
@@ -132,7 +140,9 @@ def export_onnx(
     np_dtype = np.dtype(np.float32)
     graph = OnnxGraph(np_dtype, layer.name)
     for name, array in named_parameters(params).items():
-        graph.initializers.append(graph.numpy_helper.from_array(np.asarray(array, np_dtype), name))
+        value = np.asarray(array)  # floats in float32; an int8 layer's integer weights kept as they are
+        value = value.astype(np_dtype) if np.issubdtype(value.dtype, np.floating) else value
+        graph.initializers.append(graph.numpy_helper.from_array(value, name))
     names = jax.tree_util.tree_map_with_path(lambda key_path, _: path_name(key_path), params)
     y = graph.layer(layer, names, INPUT)
     if not any(y in node.output for node in graph.nodes):

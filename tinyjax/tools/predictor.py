@@ -37,7 +37,7 @@ from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.costs import xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
-from tinyjax.tools._arguments import check_input_kind, layer_argument, trainable_params
+from tinyjax.tools._arguments import check_input_kind, float_params, layer_argument
 from tinyjax.tools.onnx_predictor import OnnxPredictor
 
 __all__ = ["Predictor", "compile"]
@@ -79,13 +79,13 @@ class Predictor:
             )
         if dtype is not None and jnp.dtype(dtype) not in [jnp.dtype(d) for d in (*_LOW_PRECISION, jnp.float32)]:
             raise ConfigError(f"compile dtype must be bfloat16, float16 or float32, got {jnp.dtype(dtype)}")
-        check_float_params(trainable_params(layer, params), f"compile({layer.name})")
+        check_float_params(float_params(layer, params), f"compile({layer.name})")
         self.layer = layer
         self.dtype = None if dtype is None else jnp.dtype(dtype)
         self.features: tuple[int, ...] = shape[1:]
         self.input_dtype = jnp.dtype(getattr(example, "dtype", jnp.float32))
         if self.dtype is not None:
-            params = jax.tree_util.tree_map(lambda a: a.astype(self.dtype), params)
+            params = jax.tree_util.tree_map(_cast_floats(self.dtype), params)  # int8 weights stay int8
         self.params = jax.device_put(params)
         self.embedded = param_bytes(self.params) <= EMBED_LIMIT_BYTES if embed_params is None else bool(embed_params)
         self._compilations = 0
@@ -200,6 +200,10 @@ class Predictor:
         policy = f", dtype={self.dtype}" if self.dtype is not None else ""
         embedded = ", params embedded" if self.embedded else ""
         return f"Predictor({self.layer.name}, features={self.features}{policy}{embedded}, buckets={self.buckets})"
+
+
+def _cast_floats(dtype: Any) -> Any:
+    return lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
 
 
 def _ready(x: Any, dtype: np.dtype) -> bool:
