@@ -71,7 +71,7 @@ def low_rank(
       energy: a fraction in (0, 1]: each layer keeps the fewest singular values whose squares hold
         that fraction of the total (its own ``r``). Give exactly one of the two.
       select: which layers to factor, ``select(layer) -> bool``; by default every Linear-like layer
-        that the rank makes smaller (``r * (in + out) < in * out``).
+        that its rank makes smaller (``r * (in + out) < in * out``).
 
     Returns:
       ``(model, params)``: each factored layer becomes ``Linear(in, r, bias=False)`` then
@@ -92,11 +92,6 @@ def low_rank(
     return Sequential(*layers), tuple(new_params)
 
 
-def _smaller(layer: Layer, params: Params, rank: int | None) -> bool:
-    fan_in, fan_out = np.shape(params["weight"])
-    return rank is None or min(rank, fan_in, fan_out) * (fan_in + fan_out) < fan_in * fan_out
-
-
 def _walk(
     model: Layer, params: Params, rank: int | None, energy: float | None, select: Callable[[Layer], bool] | None
 ) -> tuple[list[Layer], list[Any], bool]:
@@ -115,11 +110,12 @@ def _walk(
                 out.extend(sub_params)
             changed |= inner
         return layers, out, changed
-    chosen = dense_layer(model) and (select(model) if select is not None else _smaller(model, params, rank))
-    if not chosen:
+    if not dense_layer(model) or (select is not None and not select(model)):
         return [model], [params], False
     first, second, r = _factor(params, rank, energy)
     fan_in, fan_out = np.shape(params["weight"])
+    if select is None and r * (fan_in + fan_out) >= fan_in * fan_out:
+        return [model], [params], False
     dtype = params["weight"].dtype
     return (
         [Linear(fan_in, r, bias=False, dtype=dtype), Linear(r, fan_out, bias="bias" in params, dtype=dtype)],
