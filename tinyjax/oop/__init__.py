@@ -92,3 +92,37 @@ __all__ = [
     "manual_seed",
     "no_grad",
 ]
+
+from tinyjax.oop.acceleration import (  # noqa: E402  (modules 16 and 18, appended)
+    col2im,
+    fused_gelu,
+    im2col,
+    tiled_matmul,
+    unfused_gelu,
+    vectorized_matmul,
+)
+from tinyjax.oop.compression import (  # noqa: E402
+    Compressor,
+    KnowledgeDistillation,
+    compress_model,
+    low_rank_approximate,
+    magnitude_prune,
+    measure_sparsity,
+    structured_prune,
+)
+
+__all__ += [
+    "Compressor",
+    "KnowledgeDistillation",
+    "col2im",
+    "compress_model",
+    "fused_gelu",
+    "im2col",
+    "low_rank_approximate",
+    "magnitude_prune",
+    "measure_sparsity",
+    "structured_prune",
+    "tiled_matmul",
+    "unfused_gelu",
+    "vectorized_matmul",
+]

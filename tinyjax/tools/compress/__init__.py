@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from tinyjax.tools.compress.low_rank import dense_layer, low_rank, rank_for_energy
 from tinyjax.tools.compress.masks import apply_masks, magnitude_prune, mask_updates, prunable, sparsity
-from tinyjax.tools.compress.structured import structured_prune, unit_scores
+from tinyjax.tools.compress.structured import kept_units, structured_prune, unit_scores
 
 __all__ = [
     "apply_masks",
     "dense_layer",
+    "kept_units",
     "low_rank",
     "magnitude_prune",
     "mask_updates",

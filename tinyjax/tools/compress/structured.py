@@ -24,7 +24,7 @@ from tinyjax.layer import Layer, Params
 from tinyjax.nn.sequential import Sequential
 from tinyjax.tools.compress._rebuild import axis_positions, resized
 
-__all__ = ["structured_prune", "unit_scores"]
+__all__ = ["kept_units", "structured_prune", "unit_scores"]
 
 CRITERIA = ("l2", "l1")
 
@@ -35,8 +35,8 @@ def unit_scores(weight: jax.Array, axis: int, criterion: str = "l2") -> np.ndarr
     return np.abs(moved).sum(1) if criterion == "l1" else np.sqrt(np.square(moved).sum(1))
 
 
-def _kept(scores: np.ndarray, ratio: float) -> np.ndarray:
-    """Indices (sorted) of the ``n - round(ratio * n)`` best units, at least one."""
+def kept_units(scores: np.ndarray, ratio: float) -> np.ndarray:
+    """Indices (sorted) of the units :func:`structured_prune` keeps: the ``n - round(ratio * n)`` best scores (at least one)."""
     n = scores.size
     keep = max(n - round(ratio * n), 1)
     return np.sort(np.argsort(-scores, kind="stable")[:keep])
@@ -93,7 +93,7 @@ def _prune_unit_pair(
     if fan_in % units:
         return False
     block = fan_in // units  # 1, or the H*W rows a Flatten makes of one channel
-    keep = _kept(unit_scores(params[i]["weight"], out["weight"], criterion), ratio)
+    keep = kept_units(unit_scores(params[i]["weight"], out["weight"], criterion), ratio)
     rows = (keep[:, None] * block + np.arange(block)).ravel()
     try:
         new = {i: resized(producer, "out", keep.size), consumer: resized(children[consumer], "in", rows.size)}
@@ -118,7 +118,7 @@ def _prune_heads(layer: Layer, params: Params, ratio: float, criterion: str) -> 
     if len(count) != 1:
         return None
     scores = sum(unit_scores(params[name], i, criterion) ** 2 for name, i in heads.items() if np.ndim(params[name]) > 1)
-    keep = _kept(np.sqrt(scores), ratio)
+    keep = kept_units(np.sqrt(scores), ratio)
     try:
         smaller = resized(layer, "heads", keep.size)
     except ConfigError:
