@@ -162,7 +162,8 @@ def main() -> int:
         return f"{costs.get('bytes accessed', 0) / 2**20:.0f} MiB accessed"
 
     report("convolution: (16, 32, 32, 32) * (64, 32, 3, 3), padding 1",
-           {"lax.conv_general_dilated": lambda: conv_a(images, kernel), "im2col + matmul": lambda: conv_b(images, kernel)},
+           {"lax.conv_general_dilated": lambda: conv_a(images, kernel),
+            "im2col + matmul": lambda: conv_b(images, kernel)},
            rounds, min_time,
            {"lax.conv_general_dilated": f"HLO {entry_ops(lax_conv, images, kernel)}; {moved(lax_conv)}",
             "im2col + matmul": f"HLO {entry_ops(im2col_conv, images, kernel)}; {moved(im2col_conv)}"})  # fmt: skip

@@ -12,6 +12,7 @@ median per-round ratio of each to dense. Target (issue 24): pruned / dense <= 0.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ BATCH = 256
 
 def mlp(sizes: list[int]) -> tj.Layer:
     layers: list[tj.Layer] = []
-    for fan_in, fan_out in zip(sizes, sizes[1:], strict=False):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         layers += [tj.Linear(fan_in, fan_out), tj.ReLU()]
     return tj.Sequential(*layers[:-1])
 
@@ -55,11 +56,11 @@ def main() -> int:
         x = np.random.default_rng(0).normal(size=(BATCH, sizes[0])).astype(np.float32)
         models = variants(sizes)
         predictors = {name: tj.compile(m, p, x) for name, (m, p) in models.items()}
-        runs = {name: (lambda f=f: jax.block_until_ready(f(x))) for name, f in predictors.items()}
+        runs = {name: (lambda f=f, x=x: jax.block_until_ready(f(x))) for name, f in predictors.items()}
         samples = in_turns(runs, rounds, min_time=0.02 if args.quick else 0.1)
         print(f"\nMLP {'-'.join(map(str, sizes))}, batch {BATCH}, {rounds} rounds")
         print(f"{'model':18s} {'params':>9s} {'XLA FLOPs':>12s} {'median ms':>10s} {'/ dense':>8s}")
-        for name, (m, p) in models.items():
+        for name, (_, p) in models.items():
             flops = int(predictors[name].cost_analysis(BATCH)["flops"])
             print(f"{name:18s} {tj.count_params(p):9d} {flops:12d} {median(samples[name]) * 1e3:10.3f} "
                   f"{ratio(samples, name, 'dense'):8.2f}")  # fmt: skip

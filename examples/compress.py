@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['latency_ms']:8.3f}ms {r['accuracy'] * 100:8.2f}%")  # fmt: skip
     gap = (rows[0]["accuracy"] - rows[1]["accuracy"]) * 100
     print(f"pruned 50% vs dense: params x{rows[1]['params'] / rows[0]['params']:.3f}, "
-          f"FLOPs x{rows[1]['flops'] / rows[0]['flops']:.3f}, latency x{rows[1]['latency_ms'] / rows[0]['latency_ms']:.2f}, "
+          f"FLOPs x{rows[1]['flops'] / rows[0]['flops']:.3f}, "
+          f"latency x{rows[1]['latency_ms'] / rows[0]['latency_ms']:.2f}, "
           f"accuracy {gap:+.2f} points below dense")  # fmt: skip
     plot(rows, args.out_dir / "compress.png")
     (args.out_dir / "compress.json").write_text(json.dumps(rows, indent=1))

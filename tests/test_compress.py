@@ -114,11 +114,17 @@ def test_half_the_hidden_units_halve_the_hidden_params_and_xla_flops_exactly():
 
 def test_pruned_model_computes_the_dense_model_without_the_removed_units():
     small, small_params = tj.compress.structured_prune(DEEP, DEEP_PARAMS, 0.5)
-    assert [c.name for c in small.children if c.in_features] == ["Linear(16 -> 16)", "Linear(16 -> 12)", "Linear(12 -> 4)"]
+    assert [c.name for c in small.children if c.in_features] == [
+        "Linear(16 -> 16)",
+        "Linear(16 -> 12)",
+        "Linear(12 -> 4)",
+    ]
     w0, w2 = np.asarray(DEEP_PARAMS[0]["weight"]), np.asarray(DEEP_PARAMS[2]["weight"])
     keep0 = np.sort(np.argsort(-np.linalg.norm(w0, axis=0))[:16])
     np.testing.assert_array_equal(small_params[0]["weight"], w0[:, keep0])
-    np.testing.assert_array_equal(small_params[2]["weight"][:, :], w2[keep0][:, small_params_kept(w2[keep0], small_params[2]["weight"])])
+    np.testing.assert_array_equal(
+        small_params[2]["weight"][:, :], w2[keep0][:, small_params_kept(w2[keep0], small_params[2]["weight"])]
+    )
     x = jax.random.normal(jax.random.key(3), (5, 16))
     # zero the removed units of the dense model (GELU(0) = 0, so they then contribute nothing)
     keep2 = small_params_kept(w2[keep0], small_params[2]["weight"])
@@ -139,7 +145,10 @@ def test_conv_channels_go_with_their_batchnorm_and_the_flattened_rows():
     )  # fmt: skip
     params = list(model.init(jax.random.key(4)))
     bn = dict(params[1])
-    bn |= {k: jax.random.uniform(jax.random.key(i), (8,), minval=0.5, maxval=1.5) for i, k in enumerate(("weight", "bias", "running_mean", "running_var"))}
+    bn |= {
+        k: jax.random.uniform(jax.random.key(i), (8,), minval=0.5, maxval=1.5)
+        for i, k in enumerate(("weight", "bias", "running_mean", "running_var"))
+    }
     params[1] = bn
     params = tuple(params)
     small, small_params = tj.compress.structured_prune(model, params, 0.5)
@@ -168,7 +177,9 @@ def test_attention_loses_whole_heads():
     assert small_params[0]["in_proj_weight"].shape == (16, 3, 2, 4)
     assert small.children[1] is model.children[1]  # the attention's output width (E) is not a hidden unit
     w_in, w_out = np.asarray(params[0]["in_proj_weight"]), np.asarray(params[0]["out_proj_weight"])
-    scores = (w_in**2).sum((0, 1, 3)) + (w_out**2).sum((1, 2)) + (np.asarray(params[0]["in_proj_bias"]) ** 2).sum((0, 2))
+    scores = (
+        (w_in**2).sum((0, 1, 3)) + (w_out**2).sum((1, 2)) + (np.asarray(params[0]["in_proj_bias"]) ** 2).sum((0, 2))
+    )
     keep = np.sort(np.argsort(-scores)[:2])
     dense = dict(params[0])
     dense["out_proj_weight"] = dense["out_proj_weight"].at[np.setdiff1d(np.arange(4), keep)].set(0)
@@ -191,7 +202,9 @@ def test_pruned_models_summarise_save_export_and_serve_in_onnx(tmp_path):
         tj.save(tmp_path / "small.safetensors", small_params, layer=small)
         np.testing.assert_array_equal(jax.tree_util.tree_leaves(tj.load(tmp_path / "small.safetensors", small))[0],
                                       jax.tree_util.tree_leaves(small_params)[0])  # fmt: skip
-        np.testing.assert_allclose(tj.load_exported(tj.export(small, small_params, features=shape))(x), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            tj.load_exported(tj.export(small, small_params, features=shape))(x), expected, rtol=1e-5, atol=1e-6
+        )
         onnx_model = tj.export(small, small_params, features=shape, format="onnx")
         session = ort.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
         (out,) = session.run(None, {session.get_inputs()[0].name: x})
@@ -223,7 +236,9 @@ def test_low_rank_of_a_1000_square_linear_at_rank_100():
     singular = np.linalg.svd(w, compute_uv=False)
     np.testing.assert_allclose(np.linalg.norm(w - approx), np.sqrt(np.sum(singular[100:] ** 2)), rtol=1e-4)
     x = jax.random.normal(jax.random.key(11), (3, 1000))
-    np.testing.assert_allclose(model.apply(factored, x), x @ approx.astype(np.float32) + params["bias"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        model.apply(factored, x), x @ approx.astype(np.float32) + params["bias"], rtol=1e-4, atol=1e-4
+    )
 
 
 def test_low_rank_by_energy_and_inside_a_sequential():
@@ -243,7 +258,9 @@ def test_low_rank_by_energy_and_inside_a_sequential():
     nested, nested_params = tj.compress.low_rank(tj.Sequential(model, tj.ReLU()), (params, ()), energy=0.99)
     assert [c.name for c in nested.children[0].children] == names
     x = jax.random.normal(jax.random.key(12), (2, 40))
-    np.testing.assert_allclose(nested.apply(nested_params, x), jax.nn.relu(factored_model.apply(factored, x)), rtol=1e-6)
+    np.testing.assert_allclose(
+        nested.apply(nested_params, x), jax.nn.relu(factored_model.apply(factored, x)), rtol=1e-6
+    )
 
 
 def test_low_rank_refuses_bad_arguments():

@@ -23,7 +23,9 @@ def test_measure_sparsity_is_a_percentage_and_magnitude_prune_works_in_place():
     assert oop.magnitude_prune(model, sparsity=0.5) is model
     assert oop.measure_sparsity(model) == 50.0  # 16*32 + 32*24 + 24*4 = 1376 weights, 688 zero
     assert oop.Compressor.measure_sparsity(model) == 0.5  # the class returns fractions
-    assert all(np.count_nonzero(layer.bias.data) == 0 for layer in model.layers if hasattr(layer, "bias"))  # zeros at init, kept
+    assert all(
+        np.count_nonzero(layer.bias.data) == 0 for layer in model.layers if hasattr(layer, "bias")
+    )  # zeros at init, kept
 
 
 def test_structured_prune_returns_the_smaller_model_and_zeroes_the_given_one():
@@ -37,7 +39,7 @@ def test_structured_prune_returns_the_smaller_model_and_zeroes_the_given_one():
     zero_columns = np.all(first == 0, axis=0)
     assert zero_columns.sum() == 16 and np.all(first[:, ~zero_columns] != 0)  # whole units, as TinyTorch zeroes them
     assert not np.allclose(model(X).data, before)  # the given model lost those units too
-    layer, params = small.to_functional()
+    _, params = small.to_functional()
     assert tj.count_params(params) == 16 * 16 + 16 + 16 * 12 + 12 + 12 * 4 + 4
 
 
@@ -73,8 +75,10 @@ def test_compress_model_reports_percentages_and_compressor_fractions():
     assert stats["applied_techniques"] == ["magnitude_prune_0.7", "structured_prune_0.2"]
     assert stats["original_sparsity"] == 0.0 and stats["final_sparsity"] >= 70.0
     assert stats["sparsity_increase"] == stats["final_sparsity"]
-    model, fractions = oop.Compressor.compress_model(mlp(), {"magnitude_sparsity": 0.8})
-    assert fractions["final_sparsity"] == pytest.approx(0.8, abs=1e-3) and fractions["compression_ratio"] == pytest.approx(5.0, rel=1e-2)
+    _, fractions = oop.Compressor.compress_model(mlp(), {"magnitude_sparsity": 0.8})
+    assert fractions["final_sparsity"] == pytest.approx(0.8, abs=1e-3) and fractions[
+        "compression_ratio"
+    ] == pytest.approx(5.0, rel=1e-2)
 
 
 def test_acceleration_functions_equal_their_references():
@@ -90,7 +94,11 @@ def test_acceleration_functions_equal_their_references():
     cols = oop.im2col(images, 3, stride=1, padding=1)
     assert cols.shape == (2, 27, 36)
     back = oop.col2im(cols, images.shape, 3, stride=1, padding=1)
-    np.testing.assert_allclose(back.data, np.asarray(jax.vjp(lambda v: kernels.im2col(v, 3, 1, 1), jnp.asarray(images))[1](cols.array)[0]), rtol=1e-5)
+    np.testing.assert_allclose(
+        back.data,
+        np.asarray(jax.vjp(lambda v: kernels.im2col(v, 3, 1, 1), jnp.asarray(images))[1](cols.array)[0]),
+        rtol=1e-5,
+    )
     with pytest.raises(tj.ShapeError, match="vectorized_matmul"):
         oop.vectorized_matmul(np.ones(3), np.ones(3))
 

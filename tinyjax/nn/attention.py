@@ -206,7 +206,8 @@ def MultiHeadAttention(
     dim = embed // heads if head_dim is None else check_features("head_dim", head_dim)
     bias, causal = bool(bias), bool(causal)
     standard = dim * heads == embed
-    name = f"MultiHeadAttention({embed}, heads={heads}{'' if standard else f', head_dim={dim}'}{', causal' if causal else ''})"
+    shape = "" if standard else f", head_dim={dim}"
+    name = f"MultiHeadAttention({embed}, heads={heads}{shape}{', causal' if causal else ''})"
     return define(
         "MultiHeadAttention",
         name,

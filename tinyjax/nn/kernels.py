@@ -84,7 +84,7 @@ def _pair(value: Any, name: str, low: int) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
     if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in pair):
         raise ConfigError(f"{name} must be an int >= {low} or a pair of them, got {value!r}")
-    return pair  # type: ignore[return-value]
+    return pair
 
 
 def im2col(x: jax.Array, kernel_size: Any, stride: Any = 1, padding: Any = 0) -> jax.Array:
@@ -96,7 +96,11 @@ def im2col(x: jax.Array, kernel_size: Any, stride: Any = 1, padding: Any = 0) ->
     """
     if jnp.ndim(x) != 4:
         raise ShapeError("im2col", "(N, C, H, W)", tuple(jnp.shape(x)))
-    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    (kh, kw), (sh, sw), (ph, pw) = (
+        _pair(kernel_size, "kernel_size", 1),
+        _pair(stride, "stride", 1),
+        _pair(padding, "padding", 0),
+    )
     n, c, h, w = x.shape
     ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
     if ho < 1 or wo < 1:
@@ -114,7 +118,11 @@ def col2im(cols: jax.Array, input_shape: Any, kernel_size: Any, stride: Any = 1,
     ``sum(im2col(x) * cols) == sum(x * col2im(cols, x.shape, ...))`` for any ``x`` and ``cols``.
     """
     n, c, h, w = (int(d) for d in input_shape)
-    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    (kh, kw), (sh, sw), (ph, pw) = (
+        _pair(kernel_size, "kernel_size", 1),
+        _pair(stride, "stride", 1),
+        _pair(padding, "padding", 0),
+    )
     ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
     if tuple(jnp.shape(cols)) != (n, c * kh * kw, ho * wo):
         raise ShapeError("col2im", (n, c * kh * kw, ho * wo), tuple(jnp.shape(cols)), what="columns")
@@ -127,7 +135,7 @@ def col2im(cols: jax.Array, input_shape: Any, kernel_size: Any, stride: Any = 1,
 
 
 def conv2d_im2col(x: jax.Array, weight: jax.Array, stride: Any = 1, padding: Any = 0) -> jax.Array:
-    """A convolution as :func:`im2col` then one matrix product: ``(N, C, H, W)``, ``(O, C, kh, kw)`` -> ``(N, O, H_out, W_out)``.
+    """A convolution as :func:`im2col` then one product: ``(N, C, H, W)``, ``(O, C, kh, kw)`` -> ``(N, O, H', W')``.
 
     The same numbers as ``lax.conv_general_dilated(x, weight, stride, padding, ("NCHW", "OIHW", "NCHW"))``.
     """

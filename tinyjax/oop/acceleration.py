@@ -69,12 +69,12 @@ def _hashable(value: Any) -> Any:
 
 
 def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0) -> Tensor:
-    """Patches as columns: ``(N, C, H, W)`` -> ``(N, C * kh * kw, H_out * W_out)`` (:func:`tinyjax.nn.kernels.im2col`)."""
+    """Patches as columns: ``(N, C, H, W)`` -> ``(N, C * kh * kw, H' * W')`` (:func:`tinyjax.nn.kernels.im2col`)."""
     return autograd.apply(_im2col, (as_tensor(x),), kernel_size=_hashable(kernel_size), stride=_hashable(stride),
                           padding=_hashable(padding))  # fmt: skip
 
 
 def col2im(cols: Any, input_shape: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0) -> Tensor:
     """:func:`im2col`'s adjoint: columns summed back into ``input_shape`` (overlaps add)."""
-    return autograd.apply(_col2im, (as_tensor(cols),), input_shape=tuple(int(d) for d in input_shape),
-                          kernel_size=_hashable(kernel_size), stride=_hashable(stride), padding=_hashable(padding))  # fmt: skip
+    options = {"kernel_size": _hashable(kernel_size), "stride": _hashable(stride), "padding": _hashable(padding)}
+    return autograd.apply(_col2im, (as_tensor(cols),), input_shape=tuple(int(d) for d in input_shape), **options)

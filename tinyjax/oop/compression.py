@@ -94,10 +94,18 @@ def _zero_removed(layer: Any, params: Params, smaller: Any, ratio: float) -> Par
             continue
         if child is new_child or not isinstance(params[i], dict):
             continue
-        produced, consumed, new_shapes = axis_positions(child, "out"), axis_positions(child, "in"), new_child.param_shapes()
+        produced, consumed, new_shapes = (
+            axis_positions(child, "out"),
+            axis_positions(child, "in"),
+            new_child.param_shapes(),
+        )
         if "weight" in produced:
             axis, fan_in = produced["weight"], consumed.get("weight")
-            if keep is not None and fan_in is not None and new_shapes["weight"].shape[fan_in] != out[i]["weight"].shape[fan_in]:
+            if (
+                keep is not None
+                and fan_in is not None
+                and new_shapes["weight"].shape[fan_in] != out[i]["weight"].shape[fan_in]
+            ):
                 # the consumer's rows of the removed units, zeroed as removed (a Flatten makes a block of rows per unit)
                 block = out[i]["weight"].shape[fan_in] // units
                 out[i] = _zero_along(out[i], consumed, (keep[:, None] * block + np.arange(block)).ravel())
@@ -124,7 +132,9 @@ def _zero_along(params: dict[str, jax.Array], positions: dict[str, int], keep: n
 
 
 def low_rank_approximate(weight_matrix: Any, rank_ratio: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Truncated SVD of a matrix: ``(U, S, V)`` of shapes ``(m, k)``, ``(k,)``, ``(k, n)``, ``k = max(1, int(rank_ratio * min(m, n)))``.
+    """Truncated SVD of a matrix: ``(U, S, V)`` of shapes ``(m, k)``, ``(k,)``, ``(k, n)``.
+
+    ``k = max(1, int(rank_ratio * min(m, n)))``.
 
     ``U @ np.diag(S) @ V`` is the best rank-``k`` approximation. To factor a model's Linears into two
     thin ones, use :func:`tinyjax.compress.low_rank` on its functional form.
@@ -158,7 +168,9 @@ class KnowledgeDistillation:
                               alpha=float(self.alpha))  # fmt: skip
 
 
-def _distillation(student: jax.Array, teacher: jax.Array, labels: jax.Array, *, temperature: float, alpha: float) -> jax.Array:
+def _distillation(
+    student: jax.Array, teacher: jax.Array, labels: jax.Array, *, temperature: float, alpha: float
+) -> jax.Array:
     return losses.distillation(student, teacher, labels, temperature=temperature, alpha=alpha)
 
 
@@ -212,5 +224,7 @@ class Compressor:
         if "structured_prune_ratio" in compression_config:
             Compressor.structured_prune(model, compression_config["structured_prune_ratio"])
         stats["final_sparsity"] = Compressor.measure_sparsity(model)
-        stats["compression_ratio"] = 1.0 / (1.0 - stats["final_sparsity"]) if stats["final_sparsity"] < 1.0 else float("inf")
+        stats["compression_ratio"] = (
+            1.0 / (1.0 - stats["final_sparsity"]) if stats["final_sparsity"] < 1.0 else float("inf")
+        )
         return model, stats

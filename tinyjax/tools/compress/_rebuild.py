@@ -31,7 +31,7 @@ def _factories() -> dict[str, Callable[..., Layer]]:
     for module_info in pkgutil.iter_modules(tinyjax.nn.__path__):
         module = importlib.import_module(f"tinyjax.nn.{module_info.name}")
         for name in getattr(module, "__all__", ()):
-            value = getattr(module, name, None)
+            value: Any = getattr(module, name, None)
             if is_factory(value):
                 found[name] = value
     return found
@@ -49,7 +49,7 @@ def rebuild(layer: Layer, **changes: Any) -> Layer:
 
 
 def axis_positions(layer: Layer, axis: str) -> dict[str, int]:
-    """For a leaf layer with dict params: param name -> the position of logical ``axis`` in it (only params having it)."""
+    """For a leaf layer with dict params: param name -> the position of logical ``axis`` in it (params having it)."""
     info = layer.param_info()
     if not isinstance(info, dict):
         return {}
@@ -85,4 +85,3 @@ def resized(layer: Layer, axis: str, size: int) -> Layer:
             if _shapes(candidate) == wanted:
                 return candidate
     raise ConfigError(f"{layer.name}: no config entry resizes its {axis!r} axis from {before} to {size}")
-

@@ -23,7 +23,7 @@ __all__ = ["dense_layer", "low_rank", "rank_for_energy"]
 
 
 def dense_layer(layer: Layer) -> bool:
-    """Whether ``layer`` is an affine map of the last axis: params ``{"weight": ("in", "out")}`` and maybe ``{"bias": ("out",)}``."""
+    """Whether ``layer`` is an affine map of its last axis: ``{"weight": ("in", "out")}``, maybe a ``("out",)`` bias."""
     if layer.chain or layer.children:
         return False
     info = layer.param_info()
@@ -38,7 +38,8 @@ def rank_for_energy(singular_values: np.ndarray, energy: float) -> int:
     total = squares.sum()
     if total == 0:
         return 1
-    return int(min(np.searchsorted(np.cumsum(squares) / total, energy - 1e-12) + 1, squares.size))
+    found = int(np.searchsorted(np.cumsum(squares) / total, energy - 1e-12)) + 1
+    return min(found, int(squares.size))
 
 
 def _factor(params: Params, rank: int | None, energy: float | None) -> tuple[Params, Params, int]:

@@ -13,8 +13,6 @@ The model's own input and output sizes never change.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,7 +34,7 @@ def unit_scores(weight: jax.Array, axis: int, criterion: str = "l2") -> np.ndarr
 
 
 def kept_units(scores: np.ndarray, ratio: float) -> np.ndarray:
-    """Indices (sorted) of the units :func:`structured_prune` keeps: the ``n - round(ratio * n)`` best scores (at least one)."""
+    """Sorted indices of the units :func:`structured_prune` keeps: the ``n - round(ratio * n)`` best (at least one)."""
     n = scores.size
     keep = max(n - round(ratio * n), 1)
     return np.sort(np.argsort(-scores, kind="stable")[:keep])
@@ -66,9 +64,7 @@ def _follower_axis(layer: Layer, params: Params, units: int) -> str | None:
     return only[0] if sizes == {units} else None
 
 
-def _prune_unit_pair(
-    children: list[Layer], params: list[Params], i: int, ratio: float, criterion: str
-) -> bool:
+def _prune_unit_pair(children: list[Layer], params: list[Params], i: int, ratio: float, criterion: str) -> bool:
     """Prune producer ``children[i]``'s units with its followers and consumer; False if the chain does not allow it."""
     producer = children[i]
     out = axis_positions(producer, "out")
