@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from tinyjax._errors import ConfigError, ParamsError
 from tinyjax.layer import Params
@@ -114,7 +115,7 @@ class MaskUpdatesState(NamedTuple):
     """:func:`mask_updates` keeps no state of its own."""
 
 
-def mask_updates(masks: Masks) -> Any:
+def mask_updates(masks: Masks) -> optax.GradientTransformation:
     """An optax ``GradientTransformation`` that zeroes the updates of pruned weights.
 
     Chain it last, after the optimizer (momentum and Adam's moments would otherwise move a pruned
@@ -124,9 +125,8 @@ def mask_updates(masks: Masks) -> Any:
         optimizer = optax.chain(optax.adamw(1e-3), tj.compress.mask_updates(masks))
 
     Pruned weights then stay exactly zero after every ``optax.apply_updates``; weight decay is harmless
-    (it decays a zero to zero). Needs optax.
+    (it decays a zero to zero).
     """
-    import optax
 
     def init(params: Params) -> MaskUpdatesState:
         del params
