@@ -209,6 +209,8 @@ def test_pruned_models_summarise_save_export_and_serve_in_onnx(tmp_path):
         session = ort.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
         (out,) = session.run(None, {session.get_inputs()[0].name: x})
         np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+        served = tj.compile(small, small_params, x, backend="onnxruntime")  # the ONNX Runtime predictor
+        np.testing.assert_allclose(served(x), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_structured_prune_refuses_what_it_cannot_prune():
