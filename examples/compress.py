@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    train_steps, tune_steps = (200, 40) if args.quick else (3000, 300)
+    train_steps, tune_steps = (150, 30) if args.quick else (3000, 300)
     data = load_data(args.seed)
     x = np.resize(data[1], (BATCH, 64))  # the test images, repeated to one serving batch
     start = time.perf_counter()
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(measure("80% zeros", dense, sparse_params, data, x))
     print(f"magnitude pruning: sparsity after fine-tuning {tj.compress.sparsity(sparse_params):.4f}")
 
-    times = latencies_ms({r["model"]: r.pop("run") for r in rows}, rounds=3 if args.quick else 30)
+    times = latencies_ms({r["model"]: r.pop("run") for r in rows}, rounds=2 if args.quick else 30)
     for r in rows:
         r["latency_ms"] = times[r["model"]]
     print(f"\n{'model':16s} {'params':>8s} {'nonzero':>8s} {'XLA FLOPs':>11s} {'latency':>10s} {'accuracy':>9s}")
