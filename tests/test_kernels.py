@@ -43,11 +43,11 @@ def test_im2col_convolution_equals_lax_conv(stride, padding):
 
 
 def test_col2im_is_the_adjoint_of_im2col():
-    x = jax.random.normal(jax.random.key(5), (2, 3, 7, 6))
-    im2col = jax.jit(lambda v: kernels.im2col(v, 3, 2, 1))
+    x = jax.random.normal(jax.random.key(5), (1, 2, 5, 4))
+    im2col = jax.jit(lambda v: kernels.im2col(v, (2, 3), 1, 1))  # stride 1: the patches overlap
     cols = im2col(x)
     other = jax.random.normal(jax.random.key(6), cols.shape)
-    back = jax.jit(lambda c: kernels.col2im(c, x.shape, 3, 2, 1))(other)
+    back = jax.jit(lambda c: kernels.col2im(c, x.shape, (2, 3), 1, 1))(other)
     np.testing.assert_allclose(jnp.sum(cols * other), jnp.sum(x * back), rtol=1e-5)
     # and it is im2col's transpose as JAX derives it
     (vjp,) = jax.jit(lambda v, c: jax.vjp(im2col, v)[1](c))(x, other)
