@@ -23,6 +23,7 @@ ALIASES = {
     "tinyjax.losses": "tinyjax.nn.losses",
     "tinyjax.interop": "tinyjax.tools.interop",
     "tinyjax.sharding": "tinyjax.tools.sharding",
+    "tinyjax.compress": "tinyjax.tools.compress",
 }
 
 

@@ -51,6 +51,13 @@ BLOCKS = {
         + "y = t = logits; targets = jnp.zeros_like(logits)\n",
         "assert float(loss) > 0 and list(state_dict)[:2] == ['0.weight', '0.bias']",
     ),
+    "## Smaller and faster: compression by transformation": (
+        SEED + "import optax\nlabels = jnp.arange(32) % 10\n"
+        "teacher_logits = model.apply(params, x); student_logits = teacher_logits * 0.5\n",
+        "assert tj.count_params(small_params) == 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10\n"
+        "assert thin.children[0].name == 'Linear(784 -> 16)' and round(tj.compress.sparsity(sparse), 4) == 0.9\n"
+        "assert float(loss) > 0 and optimizer.init(sparse) is not None",
+    ),
     "## Attention, transformers and a GPT": (
         "import jax, jax.numpy as jnp, numpy as np, tinyjax as tj\n",
         "assert logits.shape == (1, 96) and tokens.shape == (1, 20) and int(cache['length']) == 4",

@@ -45,7 +45,7 @@ from tinyjax.nn.sequential import Sequential
 from tinyjax.nn.transformer import SinusoidalPositionalEncoding, TransformerBlock
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
 from tinyjax.state import merge_state, split_state
-from tinyjax.tools import interop, sharding
+from tinyjax.tools import compress, interop, sharding
 from tinyjax.tools.exporting import export, load_exported
 from tinyjax.tools.predictor import Predictor, compile
 from tinyjax.tools.quantization import QuantizationWarning, dequantize, quantize
@@ -54,7 +54,7 @@ from tinyjax.tools.summary import Summary, summary
 
 # Public module paths kept from the flat layout of earlier releases: ``import tinyjax.linear``,
 # ``from tinyjax.losses import mse``, ``from tinyjax.sharding import make_mesh`` keep working.
-for _module in (linear, losses, interop, sharding):
+for _module in (linear, losses, interop, sharding, compress):
     _sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[-1]}"] = _module
 
 __all__ = [
@@ -83,6 +83,7 @@ __all__ = [
     "__version__",
     "as_layer",
     "compile",
+    "compress",
     "count_params",
     "data",
     "export",

@@ -48,8 +48,8 @@ AXES = {
 """The logical axes of the params: sharding splits ``"heads"`` (:mod:`tinyjax.sharding.rules`)."""
 
 
-def _shapes(embed_dim: int, num_heads: int, bias: bool) -> dict[str, tuple[int, ...]]:
-    head_dim = embed_dim // num_heads
+def _shapes(embed_dim: int, num_heads: int, bias: bool, head_dim: int | None = None) -> dict[str, tuple[int, ...]]:
+    head_dim = embed_dim // num_heads if head_dim is None else head_dim
     shapes: dict[str, tuple[int, ...]] = {"in_proj_weight": (embed_dim, 3, num_heads, head_dim)}
     if bias:
         shapes["in_proj_bias"] = (3, num_heads, head_dim)
@@ -59,13 +59,14 @@ def _shapes(embed_dim: int, num_heads: int, bias: bool) -> dict[str, tuple[int, 
     return shapes
 
 
-def _init(key: jax.Array, *, embed_dim: int, num_heads: int, bias: bool) -> Params:
+def _init(key: jax.Array, *, embed_dim: int, num_heads: int, bias: bool, head_dim: int | None = None) -> Params:
     in_key, out_key = jax.random.split(key)
-    shapes = _shapes(embed_dim, num_heads, bias)
+    shapes = _shapes(embed_dim, num_heads, bias, head_dim)
+    inner = math.prod(shapes["out_proj_weight"][:2])  # H * D: E unless head_dim says otherwise
     # torch: xavier-uniform over the stacked (3E, E) in-projection and the (E, E) out-projection; drawn
     # as the (E, 3E) and (E, E) matrices (the same bounds), then viewed head-major
-    in_proj = initializers.xavier_uniform(in_key, (embed_dim, 3 * embed_dim), jnp.float32)
-    out_proj = initializers.xavier_uniform(out_key, (embed_dim, embed_dim), jnp.float32)
+    in_proj = initializers.xavier_uniform(in_key, (embed_dim, 3 * inner), jnp.float32)
+    out_proj = initializers.xavier_uniform(out_key, (inner, embed_dim), jnp.float32)
     params = {
         "in_proj_weight": in_proj.reshape(shapes["in_proj_weight"]),
         "out_proj_weight": out_proj.reshape(shapes["out_proj_weight"]),
@@ -118,11 +119,11 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additi
     return jnp.einsum("...hqk,...khd->...qhd", attention_weights(q, k, allowed, additive), v)
 
 
-def _check_input(x: Any, params: Params, embed_dim: int, num_heads: int, bias: bool, name: str) -> None:
+def _check_input(x: Any, params: Params, embed_dim: int, num_heads: int, bias: bool, name: str, head_dim: int) -> None:
     check_float_input(x, name)
     if jnp.ndim(x) < 2 or x.shape[-1] != embed_dim:
         raise ShapeError(name, (..., "T", embed_dim), tuple(jnp.shape(x)))
-    check_dict_params(params, _shapes(embed_dim, num_heads, bias), name)
+    check_dict_params(params, _shapes(embed_dim, num_heads, bias, head_dim), name)
 
 
 def _mask_terms(mask: Any, scores_shape: tuple[int, ...], name: str) -> tuple[Any, Any]:
@@ -153,8 +154,9 @@ def _apply(
     bias: bool,
     causal: bool,
     name: str,
+    head_dim: int,
 ) -> jax.Array:
-    _check_input(x, params, embed_dim, num_heads, bias, name)
+    _check_input(x, params, embed_dim, num_heads, bias, name, head_dim)
     seq = x.shape[-2]
     allowed, additive = _mask_terms(mask, (*x.shape[:-2], num_heads, seq, seq), name)
     if causal:
@@ -169,7 +171,9 @@ def _apply(
 
 @factory
 @cached
-def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, causal: bool = False) -> Layer:
+def MultiHeadAttention(
+    embed_dim: int, num_heads: int, *, bias: bool = True, causal: bool = False, head_dim: int | None = None
+) -> Layer:
     """Multi-head self-attention, as ``torch.nn.MultiheadAttention(E, H, batch_first=True)`` on ``(x, x, x)``.
 
     Args:
@@ -177,6 +181,9 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
       num_heads: H; each head attends over ``D = E // H`` of the projected features.
       bias: whether the projections add learned biases (zeros at init).
       causal: whether position ``t`` sees only positions ``<= t`` (a decoder's mask, built in).
+      head_dim: D, each head's size; ``embed_dim // num_heads`` by default. Another value (a layer
+        that lost heads to :func:`tinyjax.compress.structured_prune`) projects E to ``H * D`` and
+        back; such a layer has no torch counterpart (``torch.nn.MultiheadAttention`` fixes ``D = E / H``).
 
     Shapes:
       params: ``{"in_proj_weight": (E, 3, H, D), "in_proj_bias": (3, H, D), "out_proj_weight":
@@ -194,21 +201,26 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
     """
     embed = check_features("embed_dim", embed_dim)
     heads = check_features("num_heads", num_heads)
-    if embed % heads:
+    if head_dim is None and embed % heads:
         raise ConfigError(f"MultiHeadAttention: embed_dim {embed} must be a multiple of num_heads {heads}")
+    dim = embed // heads if head_dim is None else check_features("head_dim", head_dim)
     bias, causal = bool(bias), bool(causal)
-    name = f"MultiHeadAttention({embed}, heads={heads}{', causal' if causal else ''})"
+    standard = dim * heads == embed
+    shape = "" if standard else f", head_dim={dim}"
+    name = f"MultiHeadAttention({embed}, heads={heads}{shape}{', causal' if causal else ''})"
     return define(
         "MultiHeadAttention",
         name,
-        functools.partial(_init, embed_dim=embed, num_heads=heads, bias=bias),
-        functools.partial(_apply, embed_dim=embed, num_heads=heads, bias=bias, causal=causal, name=name),
+        functools.partial(_init, embed_dim=embed, num_heads=heads, bias=bias, head_dim=dim),
+        functools.partial(_apply, embed_dim=embed, num_heads=heads, bias=bias, causal=causal, name=name, head_dim=dim),
         doc=f"``apply(params, x, *, mask=None) -> y``: {name}; ``(..., T, {embed})`` -> ``(..., T, {embed})``; "
         "mask broadcastable to (..., heads, T, T): boolean (True: may attend) or additive.",
-        config={"embed_dim": embed, "num_heads": heads, "bias": bias, "causal": causal},
+        config={"embed_dim": embed, "num_heads": heads, "bias": bias, "causal": causal, "head_dim": dim},
         out_features=embed,  # no in_features: Sequential's build-time probe of one (E,) vector has no seq axis
         axes=AXES,
-        torch=Torch(
+        torch=None
+        if not standard
+        else Torch(
             "MultiheadAttention",
             {"embed_dim": embed, "num_heads": heads, "bias": bias, "batch_first": True},
             axes={  # torch's (3E, E), (3E,) and (E, E): the head axes merged, as a tuple says
@@ -220,7 +232,7 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, bias: bool = True, cau
         ),
         flops=None,  # XLA's count: it counts the softmax's reductions per row differently in jax 0.8 and 0.10
         oop="MultiHeadAttention",
-        onnx=functools.partial(_onnx, embed_dim=embed, num_heads=heads, causal=causal),
+        onnx=functools.partial(_onnx, embed_dim=embed, num_heads=heads, causal=causal, head_dim=dim),
     )
 
 
@@ -255,7 +267,7 @@ def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array) -> tupl
     return _out_project(out, params, work).astype(dtype), {"key": keys, "value": values}
 
 
-def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, causal: bool) -> str:
+def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, causal: bool, head_dim: int) -> str:
     """ONNX nodes of ``apply(params, x)`` without a ``mask`` (the built-in causal mask maps; a user's mask does not).
 
     ``x`` (..., T, E) runs as (N, T, E): ``MatMul`` by ``in_proj_weight`` seen as (E, 3E) (its
@@ -265,7 +277,8 @@ def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, 
     ``MatMul`` by v, and the output projection by ``out_proj_weight`` seen as (H*D, E). ``T`` and the
     leading axes are read from ``x`` at run time. ONNX Runtime folds the params' reshapes at load.
     """
-    head = embed_dim // num_heads
+    head = head_dim
+    inner = num_heads * head_dim
     shape = graph.node("Shape", [x])
     length = graph.node("Shape", [x], start=-2, end=-1)  # (1,) int64: T
 
@@ -274,9 +287,9 @@ def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, 
 
     sizes = (graph.constant(np.asarray([-1], np.int64)), length, graph.constant(np.asarray([embed_dim], np.int64)))
     rows = graph.node("Concat", list(sizes), axis=0)  # (N, T, E): N the product of the leading axes
-    qkv = graph.node("MatMul", [graph.node("Reshape", [x, rows]), flat("in_proj_weight", embed_dim, 3 * embed_dim)])
+    qkv = graph.node("MatMul", [graph.node("Reshape", [x, rows]), flat("in_proj_weight", embed_dim, 3 * inner)])
     if "in_proj_bias" in names:
-        qkv = graph.node("Add", [qkv, flat("in_proj_bias", 3 * embed_dim)])
+        qkv = graph.node("Add", [qkv, flat("in_proj_bias", 3 * inner)])
     split = graph.constant(np.asarray([0, 0, 3, num_heads, head], np.int64))  # 0: N and T as they are
     heads = graph.node("Transpose", [graph.node("Reshape", [qkv, split])], perm=[2, 0, 3, 1, 4])  # (3, N, H, T, D)
     q, k, v = (graph.node("Gather", [heads, graph.constant(np.asarray(i, np.int64))], axis=0) for i in range(3))
@@ -288,8 +301,9 @@ def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, 
         above = graph.node("Trilu", [above, graph.constant(np.asarray(1, np.int64))], upper=1)  # 0 on and below
         scores = graph.node("Add", [scores, above])
     out = graph.node("MatMul", [graph.node("Softmax", [scores], axis=-1), v])  # (N, H, T, D)
-    out = graph.node("Reshape", [graph.node("Transpose", [out], perm=[0, 2, 1, 3]), rows])
-    y = graph.node("MatMul", [out, flat("out_proj_weight", embed_dim, embed_dim)])
+    inner_rows = graph.node("Concat", [sizes[0], length, graph.constant(np.asarray([inner], np.int64))], axis=0)
+    out = graph.node("Reshape", [graph.node("Transpose", [out], perm=[0, 2, 1, 3]), inner_rows])
+    y = graph.node("MatMul", [out, flat("out_proj_weight", inner, embed_dim)])
     if "out_proj_bias" in names:
         y = graph.node("Add", [y, names["out_proj_bias"]])
     return graph.node("Reshape", [y, shape])

@@ -19,7 +19,7 @@ import numpy as np
 
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
 
-__all__ = ["binary_cross_entropy", "cross_entropy", "mse"]
+__all__ = ["binary_cross_entropy", "cross_entropy", "distillation", "mse"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -142,3 +142,47 @@ def binary_cross_entropy(logits: jax.Array, targets: jax.Array, *, reduction: st
         raise ShapeError("binary_cross_entropy", tuple(logits.shape), tuple(targets.shape), what="targets")
     targets = targets.astype(logits.dtype)
     return _reduce(jax.nn.softplus(logits) - targets * logits, reduction)
+
+
+def distillation(
+    student_logits: jax.Array,
+    teacher_logits: jax.Array,
+    labels: jax.Array,
+    *,
+    temperature: float,
+    alpha: float,
+    reduction: str = "mean",
+) -> jax.Array:
+    """Knowledge distillation's loss (Hinton et al., 2015): the teacher's softened outputs plus the labels.
+
+    ``alpha * T**2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * cross_entropy(student, labels)``
+    per example. The ``T**2`` keeps the soft term's gradient, which scales as ``1 / T``, on the hard
+    term's scale whatever the temperature. The teacher's logits are constants (``stop_gradient``): only
+    the student learns.
+
+    Args:
+      student_logits, teacher_logits: floating ``(..., C)`` of the same shape.
+      labels: the hard targets, as :func:`cross_entropy` takes them (indices ``(...)`` or rows ``(..., C)``).
+      temperature: ``T > 0``; larger values soften both distributions (2 to 5 is common).
+      alpha: the soft term's weight in [0, 1]; 1 is pure distillation, 0 plain cross-entropy.
+      reduction: ``"mean"`` over the examples (a scalar), ``"sum"``, or ``"none"`` (shape ``(...)``).
+
+    The gradient with respect to the student's logits of one example is
+    ``alpha * T * (softmax(s / T) - softmax(t / T)) + (1 - alpha) * (softmax(s) - onehot(label))``.
+    """
+    student, teacher = jnp.asarray(student_logits), jax.lax.stop_gradient(jnp.asarray(teacher_logits))
+    _check_reduction("distillation", reduction)
+    _check_float("distillation", "student logits", student)
+    _check_float("distillation", "teacher logits", teacher)
+    if student.shape != teacher.shape or student.ndim < 1:
+        raise ShapeError("distillation", tuple(student.shape), tuple(teacher.shape), what="teacher logits")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+        raise ConfigError(f"distillation: temperature must be a positive number, got {temperature!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ConfigError(f"distillation: alpha must be a number in [0, 1], got {alpha!r}")
+    soft_teacher = jax.nn.softmax(teacher / temperature, axis=-1)
+    log_student = jax.nn.log_softmax(student / temperature, axis=-1)
+    # xlogy: a teacher probability of exactly 0 contributes 0, not 0 * log 0 = NaN
+    kl = jnp.sum(jax.scipy.special.xlogy(soft_teacher, soft_teacher) - soft_teacher * log_student, axis=-1)
+    hard = cross_entropy(student, labels, reduction="none")
+    return _reduce(alpha * temperature**2 * kl + (1 - alpha) * hard, reduction)

@@ -130,3 +130,36 @@ from tinyjax.oop.quantization import (  # noqa: E402  (appended: the int8 face o
     quantize_int8,
     quantize_model,
 )
+from tinyjax.oop.acceleration import (  # noqa: E402  (modules 16 and 18, appended)
+    col2im,
+    fused_gelu,
+    im2col,
+    tiled_matmul,
+    unfused_gelu,
+    vectorized_matmul,
+)
+from tinyjax.oop.compression import (  # noqa: E402
+    Compressor,
+    KnowledgeDistillation,
+    compress_model,
+    low_rank_approximate,
+    magnitude_prune,
+    measure_sparsity,
+    structured_prune,
+)
+
+__all__ += [
+    "Compressor",
+    "KnowledgeDistillation",
+    "col2im",
+    "compress_model",
+    "fused_gelu",
+    "im2col",
+    "low_rank_approximate",
+    "magnitude_prune",
+    "measure_sparsity",
+    "structured_prune",
+    "tiled_matmul",
+    "unfused_gelu",
+    "vectorized_matmul",
+]
