@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_float_input, check_no_params
+from tinyjax._checks import check_float_input
 from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, OnnxFn, Params, Torch, cached, define, factory
 
@@ -33,7 +33,7 @@ def elementwise(
 ) -> Layer:
     """A parameter-free layer applying ``fn`` (a ``jax.nn`` function, say) to a floating input.
 
-    ``kind`` names the layer (``"ReLU"``) and, by default, its OOP class and ``torch.nn`` module;
+    ``kind`` names the layer (``"ReLU"``) and, by default, its ``torch.nn`` module;
     ``config`` are its options, shown in its name (``GELU(approximate=True)``). ``axis``: the input
     must have this axis (Softmax). ``flops_per_element``: its cost, counted as XLA counts (an add, a
     multiply, a max, a divide: one each; ``exp``, ``tanh``: transcendentals, not FLOPs); None where
@@ -43,27 +43,19 @@ def elementwise(
     settings = {"axis": axis, **config} if axis is not None else config
     name = f"{kind}({', '.join(f'{k}={v}' for k, v in settings.items())})"
 
-    def init(key: jax.Array) -> Params:
-        del key
-        return ()
-
     def apply(params: Params, x: jax.Array) -> jax.Array:
-        check_no_params(params, name)
         check_float_input(x, name)
         if axis is not None and not -jnp.ndim(x) <= axis < jnp.ndim(x):
             raise ShapeError(name, f"an input with axis {axis}", tuple(jnp.shape(x)))
         return fn(x)
 
     return define(
-        kind,
         name,
-        init,
         apply,
         doc=f"``apply((), x) -> y``: {name} of ``x`` (any shape, floating dtype); ``y`` has its shape and dtype.",
         config=settings,
-        torch=torch or Torch(kind),
+        torch=torch or Torch(),
         flops=None if flops_per_element is None else _per_element(flops_per_element),
-        oop=kind,
         onnx=onnx,
     )
 
@@ -113,7 +105,7 @@ def GELU(approximate: bool = False) -> Layer:
         lambda x: jax.nn.gelu(x, approximate=approximate),
         # tanh form: x^3 (2), * 0.044715, + x, * sqrt(2/pi), + 1, * 0.5, * x; the erf form: XLA's expansion
         flops_per_element=8 if approximate else None,
-        torch=Torch("GELU", {"approximate": "tanh" if approximate else "none"}),
+        torch=Torch({"approximate": "tanh" if approximate else "none"}),
         approximate=approximate,
         onnx=onnx_op("Gelu", approximate="tanh" if approximate else "none"),
     )
@@ -129,7 +121,7 @@ def Softmax(axis: int = -1) -> Layer:
         "Softmax",
         lambda x: jax.nn.softmax(x, axis=axis),
         flops_per_element=None,  # reductions: XLA's count
-        torch=Torch("Softmax", {"dim": axis}),
+        torch=Torch({"dim": axis}),
         axis=axis,
         onnx=onnx_op("Softmax", axis=axis),
     )
