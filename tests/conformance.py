@@ -55,6 +55,8 @@ TABLE = (
     Row("Linear", tj.Linear(5, 3), (4, 5), (4, 3), bad_shape=(4, 6)),
     Row("Linear", tj.Linear(5, 3, bias=False), (2, 3, 5), (2, 3, 3), bad_shape=(5, 4)),
     Row("ReLU", tj.ReLU(), (4, 5), (4, 5)),
+    Row("LeakyReLU", tj.LeakyReLU(), (4, 5), (4, 5)),
+    Row("LeakyReLU", tj.LeakyReLU(0.2), (2, 3, 4), (2, 3, 4)),
     Row("Sigmoid", tj.Sigmoid(), (4, 5), (4, 5)),
     Row("Tanh", tj.Tanh(), (4, 5), (4, 5)),
     Row("SiLU", tj.SiLU(), (4, 5), (4, 5)),

@@ -8,6 +8,7 @@ and one row in the conformance table (docs/architecture.md, "Adding a layer").
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,8 @@ from tinyjax._checks import check_float_input
 from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, OnnxFn, Params, Torch, cached, define, factory
 
-__all__ = ["GELU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]  # the activations tinyjax exports (tj.ReLU ...)
+# the activations tinyjax exports (tj.ReLU ...)
+__all__ = ["GELU", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]
 
 
 def elementwise(
@@ -72,6 +74,22 @@ def _per_element(count: int) -> Callable[[Params, jax.ShapeDtypeStruct, jax.Shap
 def ReLU() -> Layer:
     """ReLU layer: ``max(x, 0)`` elementwise; shape and dtype preserved; no params."""
     return elementwise("ReLU", jax.nn.relu, flops_per_element=1, onnx=onnx_op("Relu"))  # max(x, 0)
+
+
+@factory
+@cached
+def LeakyReLU(negative_slope: float = 0.01) -> Layer:
+    """Leaky ReLU layer, as ``torch.nn.LeakyReLU``: ``x`` where ``x >= 0``, else ``negative_slope * x``; no params."""
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise ConfigError(f"LeakyReLU negative_slope must be a number, got {negative_slope!r}")
+    slope = float(negative_slope)
+    return elementwise(
+        "LeakyReLU",
+        lambda x: jax.nn.leaky_relu(x, slope),
+        flops_per_element=None,  # a compare, a multiply and a select: XLA's count
+        negative_slope=slope,
+        onnx=onnx_op("LeakyRelu", alpha=slope),
+    )
 
 
 @factory
