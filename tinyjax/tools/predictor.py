@@ -85,7 +85,10 @@ class Predictor:
         self.features: tuple[int, ...] = shape[1:]
         self.input_dtype = jnp.dtype(getattr(example, "dtype", jnp.float32))
         if self.dtype is not None:
-            params = jax.tree_util.tree_map(lambda a: a.astype(self.dtype), params)
+            # the dtype policy is for floating params; integer ones (BatchNorm's batch counter) keep their dtype
+            params = jax.tree_util.tree_map(
+                lambda a: a.astype(self.dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, params
+            )
         self.params = jax.device_put(params)
         self.embedded = param_bytes(self.params) <= EMBED_LIMIT_BYTES if embed_params is None else bool(embed_params)
         self._compilations = 0
