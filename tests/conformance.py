@@ -3,20 +3,33 @@
 Adding a layer means adding its row here (docs/architecture.md, "Adding a layer"). A row is a
 small instance, an input shape (and dtype: integer indices for an Embedding), the output shape it
 must give, an input shape it must refuse (None where every shape is accepted) and an input dtype it
-must refuse (None where every dtype is: Flatten, Identity, Lambda). Whether a torch counterpart exists, and
-what it is, the layer says itself (``layer.torch``); the tests build it from that description and
-compare outputs, so a wrong description fails.
+must refuse (None where every dtype is: Flatten, Identity, Lambda). What torch module it matches
+the layer says itself (``layer.torch``); the tests build it from that description and compare
+outputs, so a wrong description fails. Facts the properties need that are not the layer's own
+description are fields of the row, each with its reason: no torch counterpart (``no_torch``),
+how torch's module is called (``torch_call``), a layer that refuses no input
+(``accepts_any_input``), a block run in a loop whose body XLA counts once (``loop``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 import tinyjax as tj
+
+
+def _attention_call(module: Any, x: Any, mask: Any) -> Any:
+    """torch's attention takes query, key and value (``x`` three times) and returns ``(y, weights)``."""
+    return module(x, x, x, attn_mask=mask, need_weights=False)[0]
+
+
+def _encoder_call(module: Any, x: Any, mask: Any) -> Any:
+    return module(x, src_mask=mask, is_causal=mask is not None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +47,10 @@ class Row:
     # int8 layers whose ONNX graph quantizes the input by ONNX Runtime's scheme (one asymmetric uint8 scale per
     # tensor, not one symmetric scale per row): the largest difference allowed, a few quantization steps
     onnx_atol: float | None = None
+    accepts_any_input: str | None = None  # why a row refuses no input at all (neither bad_shape nor refuses)
+    no_torch: str | None = None  # why the layer has no torch counterpart (None: the oracle test must run)
+    torch_call: Callable[[Any, Any, Any], Any] | None = None  # ``call(module, x, causal_mask)``; None: ``module(x)``
+    loop: bool = False  # the layer runs its block in a lax.scan, whose body XLA counts once
 
     @property
     def id(self) -> str:
@@ -41,11 +58,14 @@ class Row:
 
 
 INT8 = "int8 rounding is piecewise constant: finite differences see steps, not the straight-through gradient"
+INT8_NO_TORCH = "torch.nn has no int8 layer of this scheme (its quantized modules keep another)"
 
 TABLE = (
     Row("Linear", tj.Linear(5, 3), (4, 5), (4, 3), bad_shape=(4, 6)),
     Row("Linear", tj.Linear(5, 3, bias=False), (2, 3, 5), (2, 3, 3), bad_shape=(5, 4)),
     Row("ReLU", tj.ReLU(), (4, 5), (4, 5)),
+    Row("LeakyReLU", tj.LeakyReLU(), (4, 5), (4, 5)),
+    Row("LeakyReLU", tj.LeakyReLU(0.2), (2, 3, 4), (2, 3, 4)),
     Row("Sigmoid", tj.Sigmoid(), (4, 5), (4, 5)),
     Row("Tanh", tj.Tanh(), (4, 5), (4, 5)),
     Row("SiLU", tj.SiLU(), (4, 5), (4, 5)),
@@ -54,7 +74,15 @@ TABLE = (
     Row("Softmax", tj.Softmax(), (4, 5), (4, 5)),
     Row("Softmax", tj.Softmax(axis=0), (4, 5), (4, 5), bad_shape=()),
     Row("Dropout", tj.Dropout(0.25), (4, 5), (4, 5)),
-    Row("Lambda", tj.Lambda(jax.nn.silu), (4, 5), (4, 5), refuses=None),
+    Row(
+        "Lambda",
+        tj.Lambda(jax.nn.silu),
+        (4, 5),
+        (4, 5),
+        refuses=None,
+        accepts_any_input="a Lambda knows nothing of its function's shapes and dtypes",
+        no_torch="a user's function",
+    ),
     Row(
         "Sequential",
         tj.Sequential(tj.Linear(5, 8), tj.GELU(), tj.Dropout(0.1), tj.Linear(8, 3)),
@@ -62,26 +90,79 @@ TABLE = (
         (4, 3),
         (4, 6),
     ),
-    Row("MultiHeadAttention", tj.MultiHeadAttention(8, 2), (2, 5, 8), (2, 5, 8), bad_shape=(2, 5, 6)),
     Row(
-        "MultiHeadAttention", tj.MultiHeadAttention(6, 3, bias=False, causal=True), (3, 4, 6), (3, 4, 6), bad_shape=(6,)
+        "MultiHeadAttention",
+        tj.MultiHeadAttention(8, 2),
+        (2, 5, 8),
+        (2, 5, 8),
+        bad_shape=(2, 5, 6),
+        torch_call=_attention_call,
     ),
-    Row("TransformerBlock", tj.TransformerBlock(8, 2, causal=False), (2, 5, 8), (2, 5, 8), bad_shape=(2, 5, 6)),
-    Row("TransformerBlock", tj.TransformerBlock(8, 4, mlp_ratio=2, dropout=0.1), (2, 3, 8), (2, 3, 8), bad_shape=(8,)),
     Row(
-        "SinusoidalPositionalEncoding", tj.SinusoidalPositionalEncoding(6, 4), (2, 5, 4), (2, 5, 4), bad_shape=(2, 7, 4)
+        "MultiHeadAttention",
+        tj.MultiHeadAttention(6, 3, bias=False, causal=True),
+        (3, 4, 6),
+        (3, 4, 6),
+        bad_shape=(6,),
+        torch_call=_attention_call,
     ),
-    Row("Repeat", tj.Repeat(tj.Sequential(tj.Linear(5, 5), tj.Tanh()), 3), (4, 5), (4, 5), bad_shape=(4, 6)),
+    Row(
+        "TransformerBlock",
+        tj.TransformerBlock(8, 2, causal=False),
+        (2, 5, 8),
+        (2, 5, 8),
+        bad_shape=(2, 5, 6),
+        torch_call=_encoder_call,
+    ),
+    Row(
+        "TransformerBlock",
+        tj.TransformerBlock(8, 4, mlp_ratio=2, dropout=0.1),
+        (2, 3, 8),
+        (2, 3, 8),
+        bad_shape=(8,),
+        torch_call=_encoder_call,
+    ),
+    Row(
+        "SinusoidalPositionalEncoding",
+        tj.SinusoidalPositionalEncoding(6, 4),
+        (2, 5, 4),
+        (2, 5, 4),
+        bad_shape=(2, 7, 4),
+        no_torch="torch.nn has no positional encoding",
+    ),
+    Row(
+        "Repeat",
+        tj.Repeat(tj.Sequential(tj.Linear(5, 5), tj.Tanh()), 3),
+        (4, 5),
+        (4, 5),
+        bad_shape=(4, 6),
+        no_torch="torch.nn has no Repeat",
+        loop=True,
+    ),
     Row("LayerNorm", tj.LayerNorm(5), (4, 5), (4, 5), bad_shape=(4, 6)),
     Row("LayerNorm", tj.LayerNorm((3, 5), eps=1e-3, elementwise_affine=False), (2, 3, 5), (2, 3, 5), bad_shape=(3, 4)),
     Row("RMSNorm", tj.RMSNorm(5), (4, 5), (4, 5), bad_shape=(4, 6)),
     Row("RMSNorm", tj.RMSNorm((3, 5), eps=1e-6), (2, 3, 5), (2, 3, 5), bad_shape=(2, 5, 3)),
     Row("Embedding", tj.Embedding(7, 4), (3, 5), (3, 5, 4), refuses=jnp.float32, input_dtype=jnp.int32),
-    Row("PositionalEncoding", tj.PositionalEncoding(6, 4), (2, 5, 4), (2, 5, 4), bad_shape=(2, 7, 4)),
+    Row(
+        "PositionalEncoding",
+        tj.PositionalEncoding(6, 4),
+        (2, 5, 4),
+        (2, 5, 4),
+        bad_shape=(2, 7, 4),
+        no_torch="torch.nn has no learned positional encoding",
+    ),
     Row("Flatten", tj.Flatten(), (2, 3, 4), (2, 12), bad_shape=(4,), refuses=None),
     Row("Flatten", tj.Flatten(0, -2), (2, 3, 4), (6, 4), bad_shape=(4,), refuses=None),
-    Row("Identity", tj.Identity(), (4, 5), (4, 5), refuses=None),
-    Row("Residual", tj.Residual(tj.Sequential(tj.Linear(5, 5), tj.Tanh())), (4, 5), (4, 5), bad_shape=(4, 6)),
+    Row("Identity", tj.Identity(), (4, 5), (4, 5), refuses=None, accepts_any_input="the identity takes anything"),
+    Row(
+        "Residual",
+        tj.Residual(tj.Sequential(tj.Linear(5, 5), tj.Tanh())),
+        (4, 5),
+        (4, 5),
+        bad_shape=(4, 6),
+        no_torch="torch.nn has no Residual",
+    ),
     Row("Conv2d", tj.Conv2d(3, 4, 3), (2, 3, 6, 5), (2, 4, 4, 3), bad_shape=(2, 2, 6, 5)),
     Row("Conv2d", tj.Conv2d(2, 3, (3, 2), stride=2, padding=1, bias=False), (2, 2, 5, 4), (2, 3, 3, 3), (2, 3, 5, 4)),
     Row("MaxPool2d", tj.MaxPool2d(2), (2, 3, 6, 5), (2, 3, 3, 2), bad_shape=(6, 5)),
@@ -123,6 +204,7 @@ TABLE = (
         (4, 3),
         bad_shape=(4, 6),
         straight_through=INT8,
+        no_torch=INT8_NO_TORCH,
         onnx_atol=0.1,
     ),
     Row(
@@ -132,6 +214,7 @@ TABLE = (
         (2, 3, 3),
         bad_shape=(5, 4),
         straight_through=INT8,
+        no_torch=INT8_NO_TORCH,
     ),
     Row(
         "QuantizedLinear",
@@ -140,6 +223,7 @@ TABLE = (
         (3, 4),
         bad_shape=(3, 5),
         straight_through=INT8,
+        no_torch=INT8_NO_TORCH,
     ),
     Row(
         "QuantizedConv2d",
@@ -148,6 +232,7 @@ TABLE = (
         (2, 4, 4, 3),
         bad_shape=(2, 2, 6, 5),
         straight_through=INT8,
+        no_torch=INT8_NO_TORCH,
         onnx_atol=0.1,
     ),
     Row(
@@ -157,5 +242,6 @@ TABLE = (
         (2, 3, 3, 3),
         bad_shape=(2, 3, 5, 4),
         straight_through=INT8,
+        no_torch=INT8_NO_TORCH,
     ),
 )

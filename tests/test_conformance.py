@@ -157,8 +157,8 @@ def test_errors_name_the_layer_inside_a_sequential(row):
     if row.bad_shape is not None:
         with pytest.raises(tj.ShapeError, match=where):
             model.apply(params, jnp.ones(row.bad_shape, row.input_dtype))
-    # a row that checks nothing must be a layer that accepts every input by nature
-    assert row.refuses is not None or row.bad_shape is not None or row.factory in {"Lambda", "Identity"}
+    # a row that checks nothing must be a layer that accepts every input by nature, and say why
+    assert (row.refuses is None and row.bad_shape is None) == (row.accepts_any_input is not None)
 
 
 def _self_and_descendants(layer: tj.Layer) -> list[tj.Layer]:
@@ -168,12 +168,13 @@ def _self_and_descendants(layer: tj.Layer) -> list[tj.Layer]:
 @ROWS
 def test_summary_flops_agree_with_xla(row):
     report = tj.summary(row.layer, row.layer.param_shapes(), row.input_shape, dtype=row.input_dtype)
-    (block,) = row.layer.children if row.factory == "Repeat" else (None,)
-    if block is None:
+    if not row.loop:
         assert report.flops == report.xla_flops
-    else:  # XLA counts a loop's body once: the Repeat costs n times its block, as XLA counts the block
+    else:  # XLA counts a loop's body once: the layer costs n times its block, as XLA counts the block
+        (block,) = row.layer.children
         block_report = tj.summary(block, jax.eval_shape(block.init, KEY), row.input_shape, dtype=row.input_dtype)
-        assert report.flops == row.layer.config["n"] * block_report.xla_flops
+        n = jax.tree_util.tree_leaves(row.layer.param_shapes())[0].shape[0]  # the copies, stacked on axis 0
+        assert report.flops == n * block_report.xla_flops
 
 
 @ROWS
@@ -192,21 +193,17 @@ def test_save_and_load_round_trip(row, tmp_path):
 
 
 def _torch_module(torch, layer: tj.Layer):
-    """The torch counterpart the layer describes: ``torch.nn.<module>(**kwargs)``, a Sequential of its children's."""
-    if layer.torch.module == "Sequential":
-        return torch.nn.Sequential(*(_torch_module(torch, child) for child in layer.children))
+    """The torch counterpart the layer describes: ``torch.nn.<module>(**kwargs)``; a chain's holds its children's."""
+    if layer.chain:
+        return getattr(torch.nn, layer.torch.module)(*(_torch_module(torch, child) for child in layer.children))
     return getattr(torch.nn, layer.torch.module)(**layer.torch.kwargs)
 
 
-def _torch_call(torch, module, x, layer: tj.Layer):
-    """``module(x)``; torch's attention takes query, key and value (x three times), and a causal layer's mask."""
-    causal = layer.config.get("causal", False)
+def _torch_call(torch, module, x, row: Row):
+    """``module(x)``, or the row's ``torch_call`` with a causal layer's mask."""
+    causal = row.layer.config.get("causal", False)
     mask = torch.nn.Transformer.generate_square_subsequent_mask(x.shape[-2]) if causal else None
-    if type(module).__name__ == "MultiheadAttention":
-        return module(x, x, x, attn_mask=mask, need_weights=False)[0]
-    if type(module).__name__ == "TransformerEncoderLayer":
-        return module(x, src_mask=mask, is_causal=causal)
-    return module(x)
+    return module(x) if row.torch_call is None else row.torch_call(module, x, mask)
 
 
 def _has_torch(layer: tj.Layer) -> bool:
@@ -216,24 +213,14 @@ def _has_torch(layer: tj.Layer) -> bool:
 @ROWS
 def test_torch_oracle_and_round_trip(row):
     torch = pytest.importorskip("torch")
-    if not _has_torch(row.layer):
-        # torch.nn has no Repeat, Lambda, Residual or positional encoding (nor a Sequential holding one)
-        # nor int8 layers (torch's own quantized modules keep another scheme)
-        assert row.factory in {
-            "Repeat",
-            "Lambda",
-            "Residual",
-            "PositionalEncoding",
-            "SinusoidalPositionalEncoding",
-            "QuantizedLinear",
-            "QuantizedConv2d",
-        }, f"{row.id} has no torch module"
+    assert _has_torch(row.layer) == (row.no_torch is None), f"{row.id}: no torch module, and the row says why"
+    if row.no_torch is not None:
         return
     params, x = _setup(row)
     module = _torch_module(torch, row.layer).eval()
     module.load_state_dict(tj.interop.to_torch_state_dict(params, row.layer), strict=True)
     with torch.no_grad():
-        expected = _torch_call(torch, module, torch.from_numpy(np.array(x)), row.layer).numpy()
+        expected = _torch_call(torch, module, torch.from_numpy(np.array(x)), row).numpy()
     np.testing.assert_allclose(row.layer.apply(params, x), expected, rtol=1e-5, atol=1e-6)
     back = tj.interop.from_torch_state_dict(module.state_dict(), row.layer)
     for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(back), strict=True):

@@ -25,7 +25,7 @@ PROMPT = jax.random.randint(jax.random.key(1), (3, 5), 0, VOCAB)
 
 def test_the_gpt_is_a_sequential_of_pure_pairs(model_and_params):
     model, params = model_and_params
-    assert model.kind == "Sequential" and len(params) == 5
+    assert model.chain and len(model.children) == len(params) == 5
     assert model.apply(params, PROMPT).shape == (3, 5, VOCAB)
     assert params[2]["self_attn"]["in_proj_weight"].shape == (2, 16, 3, 4, 4)  # two blocks stacked by Repeat
 

@@ -96,3 +96,14 @@ def test_initializer_errors():
         init.kaiming_normal(jax.random.key(0), (5, 5), jnp.int32)
     with pytest.raises(tj.ConfigError, match="stddev"):
         init.normal(-1.0)
+
+
+def test_uniform_draws_within_its_limit_and_is_conv2d_default():
+    w = np.asarray(init.uniform(0.25)(jax.random.key(0), (400, 30), jnp.float32))
+    assert w.shape == (400, 30) and w.dtype == np.float32
+    assert -0.25 <= w.min() < -0.24 and 0.24 < w.max() <= 0.25
+    conv = tj.Conv2d(3, 4, 3, bias=False)  # one param: its init gets the key itself
+    expected = init.uniform(1 / math.sqrt(27))(jax.random.key(1), (4, 3, 3, 3), jnp.float32)
+    np.testing.assert_array_equal(conv.init(jax.random.key(1))["weight"], expected)
+    with pytest.raises(tj.ConfigError, match="limit >= 0"):
+        init.uniform(-1.0)

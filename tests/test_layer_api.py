@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinyjax as tj
-from tinyjax.layer import ParamInfo, Torch, define
+from tinyjax.layer import Param, ParamInfo, Torch, define
 
 KEY = jax.random.key(0)
 X = jnp.ones((64, 32))
@@ -85,7 +85,7 @@ def test_a_keyed_user_pair_receives_its_share_of_the_key():
 
 def test_lambda_and_bare_functions_in_a_sequential():
     model = tj.Sequential(tj.Linear(32, 8), jax.nn.relu, tj.Lambda(lambda v: v * 2, name="double"))
-    assert [child.kind for child in model.children] == ["Linear", "Lambda", "Lambda"]
+    assert model.children[0] is tj.Linear(32, 8)
     assert model.children[1].name == "Lambda(relu)" and model.children[2].name == "double"
     params = model.init(KEY)
     assert params[1] == () and params[2] == ()
@@ -147,12 +147,10 @@ def test_interop_follows_the_description_not_the_param_name():
     # A layer whose "weight" has the same axis order in both libraries (as an Embedding's (vocab, embed)):
     # interop must copy it as it is, where the old name-based rule transposed every 2-D "weight".
     table = define(
-        "Table",
         "Table(4, 3)",
-        lambda key: {"weight": jax.random.normal(key, (4, 3))},
         lambda params, ids: params["weight"][ids],
-        axes={"weight": ("vocab", "embed")},
-        torch=Torch("Embedding", {"num_embeddings": 4, "embedding_dim": 3}),
+        params={"weight": Param((4, 3), jax.nn.initializers.normal(1.0), ("vocab", "embed"))},
+        torch=Torch({"num_embeddings": 4, "embedding_dim": 3}, "Embedding"),
     )
     assert table.param_info() == {"weight": ParamInfo(("vocab", "embed"), "weight", ("vocab", "embed"))}
     torch = pytest.importorskip("torch")
@@ -168,3 +166,31 @@ def test_interop_follows_the_description_not_the_param_name():
     # an undescribed param (a user pair) is copied unchanged, whatever its name
     pair = tj.as_layer((lambda key: {"weight": jnp.ones((2, 5))}, lambda p, x: x @ p["weight"]))
     assert tuple(tj.interop.to_torch_state_dict(pair.init(KEY), pair)["weight"].shape) == (2, 5)
+
+
+def test_declared_params_drive_init_info_and_one_check_for_any_dtype():
+    # A quantized-style layer: int8 weights and float32 scales, declared once each.
+    def apply(params, x):
+        return x @ (params["weight"].astype(x.dtype) * params["scale"])
+
+    layer = define(
+        "Int8Table(4 -> 3)",
+        apply,
+        params={
+            "weight": Param((4, 3), lambda key, shape, dtype: jnp.ones(shape, dtype), ("in", "out"), dtype=jnp.int8),
+            "scale": Param((3,), jax.nn.initializers.constant(0.5), ("out",)),
+        },
+    )
+    params = layer.init(KEY)
+    assert params["weight"].dtype == jnp.int8 and params["scale"].dtype == jnp.float32
+    assert layer.kind == "Int8Table" and layer.param_info()["weight"] == ParamInfo(("in", "out"))
+    np.testing.assert_array_equal(layer.apply(params, jnp.ones((2, 4))), np.full((2, 3), 2.0))
+    assert layer.apply({**params, "weight": params["weight"].astype(jnp.int32)}, jnp.ones((2, 4))).shape == (2, 3)
+    with pytest.raises(tj.DTypeError, match=r"Int8Table\(4 -> 3\): params\['weight'\] is float32: expected int8"):
+        layer.apply({**params, "weight": jnp.ones((4, 3))}, jnp.ones((2, 4)))
+    with pytest.raises(tj.DTypeError, match=r"params\['scale'\] is int32: weights must be floating-point"):
+        layer.apply({**params, "scale": jnp.ones(3, jnp.int32)}, jnp.ones((2, 4)))
+    with pytest.raises(tj.ParamsError, match=r"Sequential\[0\] Int8Table\(4 -> 3\).*params\['scale'\].*\(3,\).*\(4,\)"):
+        tj.Sequential(layer).apply(({**params, "scale": jnp.ones(4)},), jnp.ones((2, 4)))
+    with pytest.raises(tj.ParamsError, match=r"a dict \{'weight': \(4, 3\), 'scale': \(3,\)\}.*\['weight'\]"):
+        layer.apply({"weight": params["weight"]}, jnp.ones((2, 4)))

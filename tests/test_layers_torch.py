@@ -13,8 +13,8 @@ KEY = jax.random.key(0)
 
 
 def _torch(layer):
-    if layer.torch.module == "Sequential":
-        return torch.nn.Sequential(*(_torch(child) for child in layer.children))
+    if layer.chain:
+        return getattr(torch.nn, layer.torch.module)(*(_torch(child) for child in layer.children))
     return getattr(torch.nn, layer.torch.module)(**layer.torch.kwargs)
 
 

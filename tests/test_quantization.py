@@ -105,7 +105,7 @@ def test_bad_arguments_are_refused_by_name():
         tj.quantize(SEED_MLP, params, jnp.ones((2, 784)))
     with pytest.raises(tj.ParamsError, match="These params belong to another layer"):
         tj.QuantizedLinear(784, 128).apply(params[0], jnp.ones((2, 784)))  # float params: no weight_scale
-    with pytest.raises(tj.DTypeError, match="a quantized layer's weight is int8"):
+    with pytest.raises(tj.DTypeError, match=r"params\['weight'\] is float32: expected int8"):
         tj.QuantizedLinear(784, 128).apply({**params[0], "weight_scale": jnp.ones(128)}, jnp.ones((2, 784)))
     with pytest.raises(tj.DTypeError, match=r"params\['weight'\] is int8: weights must be floating-point"):
         tj.compile(tj.Linear(2, 2), {"weight": jnp.ones((2, 2), jnp.int8), "bias": jnp.ones(2)}, jnp.ones((1, 2)))

@@ -61,7 +61,7 @@ def test_user_pair_inside():
     x = jnp.ones((2, 4))
     expected = np.maximum(2 * (np.ones((2, 4)) @ np.asarray(params[0]["weight"])), 0)
     np.testing.assert_allclose(model.apply(params, x), expected, rtol=1e-6)
-    assert model.children[1].kind == "pair"
+    assert model.children[1].param_info() == {"scale": tj.layer.ParamInfo()}  # a user's pair describes nothing
 
 
 def test_layers_unpack_as_stax_pairs():

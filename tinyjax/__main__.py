@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     predict = tj.compile(model, params, x)
     compile_s = time.perf_counter() - start
-    # Warm-up: on the 2-core CPU machine the first few hundred calls ran ~1.8x slower than the rest.
+    # Warm-up: a freshly compiled predictor's first calls run slower than the rest (docs/performance.md, "Warm-up").
     warm_until = time.perf_counter() + 0.3
     while time.perf_counter() < warm_until:
         predict(x).block_until_ready()

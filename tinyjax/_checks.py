@@ -22,6 +22,12 @@ def check_features(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_float_dtype(dtype: Any, what: str) -> None:
+    """Raise ConfigError unless ``dtype`` is a floating dtype (``what``: ``"Linear params"``)."""
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ConfigError(f"{what} must have a floating dtype, got {jnp.dtype(dtype)}")
+
+
 def check_key(key: Any, layer: str, where: str = "init") -> None:
     """Raise KeyArgumentError unless ``key`` is one PRNG key (new-style typed or legacy uint32[2])."""
     dtype = getattr(key, "dtype", None)

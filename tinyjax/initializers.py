@@ -12,6 +12,7 @@ PyTorch. Any ``jax.nn.initializers`` initializer can be passed to a layer in pla
 ``lecun_uniform``   U(-a, a), ``a = sqrt(3 / fan_in)``
 ``lecun_normal``    N(0, 1 / fan_in)
 ``normal(stddev)``  N(0, stddev**2)
+``uniform(limit)``  U(-limit, limit) (PyTorch's Conv2d default with ``limit = 1 / sqrt(fan_in)``)
 ``zeros``/``ones``  constants (``zeros`` is Linear's bias default)
 ``constant(v)``     every entry ``v``
 =================  ============================================================
@@ -37,6 +38,7 @@ __all__ = [
     "lecun_uniform",
     "normal",
     "ones",
+    "uniform",
     "xavier_normal",
     "xavier_uniform",
     "zeros",
@@ -99,6 +101,18 @@ def normal(stddev: float = 1e-2) -> Initializer:
     def init(key: jax.Array, shape: Shape, dtype: Any = jnp.float32) -> jax.Array:
         _check_float("normal", dtype)
         return stddev * jax.random.normal(key, tuple(shape), dtype)
+
+    return init
+
+
+def uniform(limit: float) -> Initializer:
+    """An initializer drawing from U(-limit, limit)."""
+    if not limit >= 0:
+        raise ConfigError(f"uniform(limit) needs limit >= 0, got {limit}")
+
+    def init(key: jax.Array, shape: Shape, dtype: Any = jnp.float32) -> jax.Array:
+        _check_float("uniform", dtype)
+        return jax.random.uniform(key, tuple(shape), dtype, -limit, limit)
 
     return init
 

@@ -1,8 +1,9 @@
 """The pair type: a layer is ``init(key) -> params`` and ``apply(params, x) -> y``, and it describes itself.
 
 A :class:`Layer` carries the two pure functions and, as data, what tools need to know about it
-(docs/architecture.md): a readable name, its configuration, the logical axes of each param, its
-PyTorch counterpart, its cost, its OOP class, its ONNX nodes, and for a combinator its children.
+(docs/architecture.md): a readable name, its configuration, its params each declared once
+(:class:`Param`: shape, initializer, logical axes, torch's name and layout), its PyTorch
+counterpart, its cost, its ONNX nodes, and for a combinator its children.
 Tools read that description and never compare a layer's name or kind with a string. It unpacks
 like a stax pair::
 
@@ -21,8 +22,8 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_input_array, check_key, check_no_params
-from tinyjax._errors import ConfigError, KeyArgumentError
+from tinyjax._checks import check_array_shape, check_input_array, check_key, check_no_params
+from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError
 
 Params = Any
 """A pytree of arrays (``chex.ArrayTree``): a dict for a Linear, ``()`` for an activation, a tuple for a Sequential."""
@@ -44,28 +45,25 @@ OPTIONS = ("key", "training", "precision")
 TorchAxes = tuple[str | tuple[str, ...], ...]
 """Torch's axes of a param: logical axis names, or tuples of them for an axis torch merges."""
 
+ParamInit = Callable[[jax.Array, tuple[int, ...], Any], jax.Array]
+"""``init(key, shape, dtype) -> array``: a :mod:`tinyjax.initializers` initializer or a ``jax.nn.initializers`` one."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Torch:
     """A layer's PyTorch counterpart, for :mod:`tinyjax.interop` and the oracle tests.
 
     Attributes:
-      module: the class name in ``torch.nn`` (``"Linear"``).
-      kwargs: its constructor arguments (``{"in_features": 784, "out_features": 128, "bias": True}``).
-      axes: for each param whose layout differs in torch, torch's order of the same logical axes
-        (Linear: ``{"weight": ("out", "in")}``); interop derives the permutation from the two orders.
-        A tuple in place of a name is one torch axis holding several of ours, merged in that order
-        (MultiHeadAttention's ``(3E, E)`` in-projection: ``(("qkv", "heads", "head_dim"), "in")``).
-      names: tinyjax param name -> torch's name, where they differ (the same everywhere today).
-      dtypes: tinyjax param name -> torch's dtype name, where torch keeps another dtype (BatchNorm's
-        ``num_batches_tracked`` is ``"int64"`` in torch and int32 here, as JAX without x64 has no int64).
+      kwargs: its constructor arguments (``{"in_features": 784, "out_features": 128, "bias": True}``);
+        None (the default) means the layer's ``config``.
+      module: the class name in ``torch.nn``; empty (the default) means the layer's ``kind``.
+
+    A Layer's ``torch`` has both filled in. How each param differs in torch (its name, axis order,
+    dtype) is said by the param's :class:`Param`, where the param is declared.
     """
 
-    module: str
-    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    axes: Mapping[str, TorchAxes] = dataclasses.field(default_factory=dict)
-    names: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    dtypes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    kwargs: Mapping[str, Any] | None = None
+    module: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +100,108 @@ def is_param_info(value: Any) -> bool:
     return isinstance(value, ParamInfo)
 
 
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One param, declared once where the layer is made: everything init, checks and tools need.
+
+    ``Param((in, out), xavier_uniform, ("in", "out"), torch_axes=("out", "in"))`` is Linear's weight.
+
+    Attributes:
+      shape: its exact shape.
+      init: ``init(key, shape, dtype) -> array`` (:data:`ParamInit`), or None where the layer's own
+        ``init`` (``define(..., init=...)``) makes its params together (an int8 weight and its scale
+        come from one float draw).
+      axes: its logical axis names, one per axis (sharding and interop read them), or None.
+      dtype: the dtype ``init`` makes (float32 by default; ``jnp.int8`` for a quantized weight). The
+        trace-time check accepts any dtype of the same kind (a float32 param given as bfloat16 or
+        float64 works; an int8 one given as int32 too) and refuses another kind.
+      state: whether it is state, updated by ``apply(..., training=True)`` and never trained.
+      torch_name: its name in the torch module where it differs (``"out_proj.weight"``).
+      torch_axes: ``axes`` in torch's order where it differs (Linear's ``("out", "in")``); a tuple
+        in place of a name is one torch axis merging several of ours, in that order.
+      torch_dtype: torch's dtype name where torch keeps another dtype (``"int64"``).
+    """
+
+    shape: tuple[int, ...]
+    init: ParamInit | None
+    axes: tuple[str, ...] | None = None
+    _: dataclasses.KW_ONLY
+    dtype: Any = jnp.float32
+    state: bool = False
+    torch_name: str | None = None
+    torch_axes: TorchAxes | None = None
+    torch_dtype: str | None = None
+
+    def info(self, name: str, torch: bool) -> ParamInfo:
+        """Its :class:`ParamInfo` as param ``name`` of a layer with (``torch``) or without a torch counterpart."""
+        if not torch:
+            return ParamInfo(self.axes, state=self.state)
+        torch_axes = self.torch_axes if self.torch_axes is not None else self.axes
+        return ParamInfo(self.axes, self.torch_name or name, torch_axes, self.state, self.torch_dtype)
+
+    def check(self, value: Any, layer: str, what: str) -> None:
+        """Raise ParamsError unless ``value`` has this shape, DTypeError unless its dtype is of this kind."""
+        check_array_shape(value, self.shape, layer, what)
+        kind = next((k for k in _KINDS if jnp.issubdtype(self.dtype, k)), self.dtype)
+        if not jnp.issubdtype(value.dtype, kind):
+            convert = "jax.tree.map(lambda a: a.astype(jnp.float32), params)"
+            advice = (
+                f"weights must be floating-point; convert them with {convert}"
+                if kind is jnp.floating
+                else f"expected {jnp.dtype(self.dtype)} (or another dtype of its kind); convert it with .astype"
+            )
+            raise DTypeError(layer, f"{what} is {value.dtype}: {advice}")
+
+
+_KINDS = (jnp.floating, jnp.signedinteger, jnp.unsignedinteger, jnp.complexfloating)
+
+
+def check_params(params: Params, specs: Mapping[str, Param | Layer], layer: str) -> None:
+    """The one trace-time check of a layer's declared params: structure, then each param's shape and dtype.
+
+    ``specs`` empty: ``params`` must be empty (``()``). Otherwise a dict with exactly ``specs``' names;
+    a sub-layer's entry is checked by that layer's own apply. Errors name ``layer`` and both shapes.
+    """
+    if not specs:
+        check_no_params(params, layer)
+        return
+    if not isinstance(params, Mapping) or set(params) != set(specs):
+        got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+        shown = ", ".join(f"'{k}': {v.shape if isinstance(v, Param) else v.name}" for k, v in specs.items())
+        hint = "These params belong to another layer"
+        raise ParamsError(layer, f"a dict {{{shown}}}", got, what="params", hint=hint)
+    for name, spec in specs.items():
+        if isinstance(spec, Param):
+            spec.check(params[name], layer, f"params['{name}']")
+
+
+def _split(key: jax.Array, count: int) -> Sequence[jax.Array]:
+    """One key per declared entry: the key itself for one (as a lone ``jax.random`` call would use it)."""
+    return [key] if count == 1 else list(jax.random.split(key, count))
+
+
+def _declared_init(specs: Mapping[str, Param | Layer]) -> InitFn:
+    def init(key: jax.Array) -> Params:
+        if not specs:
+            return ()
+        keys = _split(key, len(specs))
+        return {
+            name: spec.init(k) if isinstance(spec, Layer) else spec.init(k, spec.shape, spec.dtype)  # type: ignore[misc]
+            for (name, spec), k in zip(specs.items(), keys, strict=True)
+        }
+
+    return init
+
+
+def _checked_apply(apply: ApplyFn, specs: Mapping[str, Param | Layer], name: str) -> ApplyFn:
+    @functools.wraps(apply)
+    def checked(params: Params, x: Any, **options: Any) -> Any:
+        check_params(params, specs, name)
+        return apply(params, x, **options)
+
+    return checked
+
+
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Layer:
     """A pure ``(init, apply)`` pair with its description.
@@ -115,21 +215,16 @@ class Layer:
         dtype checks run in it at trace time only.
       kind: the layer's family (``"Linear"``, ``"ReLU"``, ``"Sequential"``, ``"pair"``...), for people.
       config: the constructor arguments (sizes, options).
+      specs: the declared params of a layer whose params are a dict (:class:`Param` or sub-layer
+        entries): init, the trace-time check and :meth:`param_info` come from them.
       children: the layers a combinator holds (empty for a leaf).
       options: the keyword options ``apply`` takes, among :data:`OPTIONS`.
       in_features / out_features: the last-axis sizes, where the layer fixes them.
-      axes: the logical axes of each param of a leaf layer whose params are a dict
-        (Linear: ``{"weight": ("in", "out"), "bias": ("out",)}``): sharding rules map them to mesh axes.
       torch: the PyTorch counterpart (:class:`Torch`), or None.
       flops: the layer's FLOPs for an input (:data:`FlopsFn`), or None: tools then ask XLA.
-      oop: the name of the class in :mod:`tinyjax.oop` that holds this layer's params.
       onnx: the layer's ONNX nodes (:data:`OnnxFn`), or None: the ONNX exporter then refuses it.
       chain: a combinator whose params are a sequence, one entry per child, applied one after another.
-      child_info: for a combinator that is not a chain, :meth:`param_info` from its children's.
-      state: the names of a leaf layer's dict params that are state, not trained (BatchNorm:
-        ``("running_mean", "running_var", "num_batches_tracked")``). A layer with state, and a
-        combinator holding one (:attr:`stateful`), returns ``(y, new_state)`` from
-        ``apply(params, x, training=True)`` and ``y`` otherwise (docs/state.md).
+      info: for a combinator that is neither declared nor a chain, :meth:`param_info` from its children's.
     """
 
     name: str
@@ -138,18 +233,16 @@ class Layer:
     raw_apply: ApplyFn
     kind: str = "pair"
     config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    specs: Mapping[str, Param | Layer] | None = None
     children: tuple[Layer, ...] = ()
     options: frozenset[str] = frozenset()
     in_features: int | None = None
     out_features: int | None = None
-    axes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     torch: Torch | None = None
     flops: FlopsFn | None = None
-    oop: str | None = None
     onnx: OnnxFn | None = None
     chain: bool = False
-    child_info: Callable[[], Params] | None = None
-    state: tuple[str, ...] = ()
+    info: Callable[[], Params] | None = None
 
     def __iter__(self) -> Iterator[Callable[..., Any]]:
         yield self.init
@@ -157,6 +250,17 @@ class Layer:
 
     def __repr__(self) -> str:
         return self.name
+
+    @property
+    def oop(self) -> str:
+        """The OOP class name the bridge looks up (its family name), until the OOP face keys its registry by factory."""
+        return self.kind
+
+    @property
+    def state(self) -> tuple[str, ...]:
+        """The names of the declared params that are state (BatchNorm's running statistics)."""
+        specs = self.specs or {}
+        return tuple(name for name, spec in specs.items() if isinstance(spec, Param) and spec.state)
 
     @property
     def takes_key(self) -> bool:
@@ -181,49 +285,85 @@ class Layer:
     def param_info(self) -> Params:
         """A pytree shaped like the params whose leaves are :class:`ParamInfo`: axes and torch names.
 
-        A chain gives its children's, in a tuple; another combinator its ``child_info``; a leaf
-        layer reads :attr:`axes` and :attr:`torch` by param name; a param nobody describes gets
-        ``ParamInfo()`` (tools fall back: replicate it, copy it to torch as it is).
+        Declared params give their :class:`Param`'s (a sub-layer entry its own ``param_info``); a
+        chain gives its children's, in a tuple; another combinator its ``info``; a param nobody
+        describes gets ``ParamInfo()`` (tools fall back: replicate it, copy it to torch as it is).
         """
+        if self.specs:
+            torch = self.torch is not None
+            return {
+                name: spec.param_info() if isinstance(spec, Layer) else spec.info(name, torch)
+                for name, spec in self.specs.items()
+            }
         if self.chain:
             return tuple(child.param_info() for child in self.children)
-        if self.child_info is not None:
-            return self.child_info()
-        shapes = self.param_shapes()
-        if not isinstance(shapes, Mapping):
-            return jax.tree_util.tree_map(lambda _: ParamInfo(), shapes)
-        return {name: self._describe(name) for name in shapes}
-
-    def _describe(self, name: str) -> ParamInfo:
-        axes, state = self.axes.get(name), name in self.state
-        if self.torch is None:
-            return ParamInfo(axes, state=state)
-        torch = self.torch
-        return ParamInfo(axes, torch.names.get(name, name), torch.axes.get(name, axes), state, torch.dtypes.get(name))
+        if self.info is not None:
+            return self.info()
+        return jax.tree_util.tree_map(lambda _: ParamInfo(), self.param_shapes())
 
 
 def define(
-    kind: str,
     name: str,
-    init: InitFn,
     apply: ApplyFn,
     *,
-    doc: str | None = None,
+    params: Mapping[str, Param | Layer] | None = None,
+    init: InitFn | None = None,
+    config: Mapping[str, Any] | None = None,
+    torch: Torch | None = None,
+    flops: FlopsFn | None = None,
+    onnx: OnnxFn | None = None,
     options: Sequence[str] = (),
+    doc: str | None = None,
+    in_features: int | None = None,
+    out_features: int | None = None,
+    children: Sequence[Layer] = (),
+    chain: bool = False,
+    info: Callable[[], Params] | None = None,
+    kind: str | None = None,
     label: str | None = None,
-    **description: Any,
 ) -> Layer:
-    """Build a :class:`Layer` from an unchecked ``init`` and a raw (trace-time checked) ``apply``.
+    """Build a :class:`Layer` from its readable name, a raw (trace-time checked) ``apply`` and its description.
+
+    Args:
+      name: how the layer reads (``"Linear(784 -> 128)"``); its ``kind`` is the text before ``(``
+        unless ``kind`` is given (a Lambda with a name of the user's).
+      apply: ``apply(params, x, **options) -> y``, checking ``x`` at trace time and doing the math.
+      params: the declared params, each once: ``{"weight": Param(...), "bias": Param(...)}``, or
+        sub-layers as entries (``{"norm1": LayerNorm(8), ...}``). From them come ``init`` (the key
+        split one subkey per entry in order; one entry gets the key itself), the one trace-time params
+        check in front of ``apply`` (structure, shapes, dtype kinds; errors name the layer and both
+        shapes) and :meth:`Layer.param_info`. None and no ``init``: no params (``()``, checked).
+      init: ``init(key) -> params``. Without ``params``: a combinator whose params are not a dict of
+        declared entries (Sequential's tuple, Repeat's stacked copies), unchecked; the combinator
+        checks its own structure and its children theirs. With ``params``: the declared params made
+        together (a quantized weight and its scale from one float draw), checked as declared.
+      config: the constructor arguments, as the OOP face rebuilds the layer from them.
+      torch: the ``torch.nn`` counterpart: ``Torch()`` is the module named ``kind`` taking ``config``;
+        ``Torch(kwargs)`` or ``Torch(kwargs, module)`` where they differ; None: there is none.
+      flops: ``flops(params, x, y) -> int`` counted as XLA counts, or None (tools ask XLA).
+      onnx: the ONNX nodes (:data:`OnnxFn`), or None (the ONNX exporter refuses the layer).
+      options: the keyword options ``apply`` takes, among :data:`OPTIONS`; ``key`` aside, they are static.
+      doc: ``help(layer.apply)``'s text.
+      in_features, out_features: the last-axis sizes where the layer fixes them (Sequential checks fits).
+      children, chain, info: a combinator's layers; ``chain``: its params are a tuple, one entry per
+        child in order; ``info``: otherwise, how its ``param_info`` comes from its children's.
+      kind, label: the family name (default: ``name`` before ``(``) and the name key errors use.
 
     ``init`` gets a key check in front of it and is jit-compiled; ``apply`` is jit-compiled with
     ``training`` and ``precision`` static, and its input converted first when it is not an array
-    (a list works as an array would; None or a string is refused with DTypeError). ``doc`` is
-    ``help(layer.apply)``'s text. ``label`` names the layer in key errors (``name`` by default).
-    ``description``: the other :class:`Layer` fields (config, children, axes, torch, flops, ...).
+    (a list works as an array would; None or a string is refused with DTypeError).
     """
     unknown = set(options) - set(OPTIONS)
     if unknown:
         raise ConfigError(f"unknown apply options {sorted(unknown)}; known: {OPTIONS}")
+    kind = kind or name.partition("(")[0]
+    specs: Mapping[str, Param | Layer] | None = None
+    if init is None or params is not None:
+        specs = dict(params or {})
+        if init is None and any(isinstance(s, Param) and s.init is None for s in specs.values()):
+            raise ConfigError(f"{name}: a param declared without an initializer needs the layer's own init")
+        init, apply = init or _declared_init(specs), _checked_apply(apply, specs, name)
+        children = tuple(children) + tuple(s for s in specs.values() if isinstance(s, Layer))
     compiled_init = jax.jit(init)
 
     def checked_init(key: jax.Array) -> Params:
@@ -238,8 +378,19 @@ def define(
         apply=compiled_apply,
         raw_apply=apply,
         kind=kind,
+        config=dict(config or {}),
+        specs=specs,
+        children=tuple(children),
         options=frozenset(options),
-        **description,
+        in_features=in_features,
+        out_features=out_features,
+        torch=None
+        if torch is None
+        else Torch(dict(config or {}) if torch.kwargs is None else torch.kwargs, torch.module or kind),
+        flops=flops,
+        onnx=onnx,
+        chain=chain,
+        info=info,
     )
 
 
@@ -347,12 +498,12 @@ def as_layer(obj: Any, *, takes_key: bool = False) -> Layer:
         init, apply = obj
         name = getattr(apply, "__name__", "apply")
         if not takes_key:
-            return define("pair", f"pair({name})", init, apply)
+            return define(f"pair({name})", apply, init=init)
 
         def keyed_apply(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
             return apply(params, x, key=key)
 
-        return define("pair", f"pair({name})", init, keyed_apply, options=("key",), doc=apply.__doc__)
+        return define(f"pair({name})", keyed_apply, init=init, options=("key",), doc=apply.__doc__)
     if callable(obj) and not isinstance(obj, (tuple, list)):
         return Lambda(obj, takes_key=takes_key)
     raise ConfigError(
@@ -376,21 +527,14 @@ def Lambda(fn: Callable[..., jax.Array], *, takes_key: bool = False, name: str |
     if not callable(fn):
         raise ConfigError(f"Lambda takes a function, got {type(fn).__name__}: {fn!r}")
     label = name or f"Lambda({getattr(fn, '__name__', type(fn).__name__)})"
-
-    def init(key: jax.Array) -> Params:
-        del key
-        return ()
-
     if takes_key:
 
         def keyed(params: Params, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
-            check_no_params(params, label)
             return fn(x, key)
 
-        return define("Lambda", label, init, keyed, options=("key",), doc=fn.__doc__)
+        return define(label, keyed, options=("key",), doc=fn.__doc__, kind="Lambda")
 
     def plain(params: Params, x: jax.Array) -> jax.Array:
-        check_no_params(params, label)
         return fn(x)
 
-    return define("Lambda", label, init, plain, doc=fn.__doc__)
+    return define(label, plain, doc=fn.__doc__, kind="Lambda")

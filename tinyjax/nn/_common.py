@@ -45,7 +45,10 @@ def check_eps(eps: Any, layer: str) -> float:
 
 
 def check_dict_params(params: Params, shapes: Mapping[str, tuple[int, ...]], layer: str) -> None:
-    """Raise ParamsError unless ``params`` is a dict with exactly ``shapes``' names, each of its shape."""
+    """Raise ParamsError unless ``params`` is a dict with exactly ``shapes``' names, each of its shape.
+
+    No layer uses it (they declare their params: ``tinyjax.layer.check_params``); the OOP face still does.
+    """
     if not isinstance(params, Mapping) or set(params) != set(shapes):
         got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
         expected = "{" + ", ".join(f"'{k}': {v}" for k, v in shapes.items()) + "}"

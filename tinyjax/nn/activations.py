@@ -8,17 +8,19 @@ and one row in the conformance table (docs/architecture.md, "Adding a layer").
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_float_input, check_no_params
+from tinyjax._checks import check_float_input
 from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, OnnxFn, Params, Torch, cached, define, factory
 
-__all__ = ["GELU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]  # the activations tinyjax exports (tj.ReLU ...)
+# the activations tinyjax exports (tj.ReLU ...)
+__all__ = ["GELU", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]
 
 
 def elementwise(
@@ -33,7 +35,7 @@ def elementwise(
 ) -> Layer:
     """A parameter-free layer applying ``fn`` (a ``jax.nn`` function, say) to a floating input.
 
-    ``kind`` names the layer (``"ReLU"``) and, by default, its OOP class and ``torch.nn`` module;
+    ``kind`` names the layer (``"ReLU"``) and, by default, its ``torch.nn`` module;
     ``config`` are its options, shown in its name (``GELU(approximate=True)``). ``axis``: the input
     must have this axis (Softmax). ``flops_per_element``: its cost, counted as XLA counts (an add, a
     multiply, a max, a divide: one each; ``exp``, ``tanh``: transcendentals, not FLOPs); None where
@@ -43,27 +45,19 @@ def elementwise(
     settings = {"axis": axis, **config} if axis is not None else config
     name = f"{kind}({', '.join(f'{k}={v}' for k, v in settings.items())})"
 
-    def init(key: jax.Array) -> Params:
-        del key
-        return ()
-
     def apply(params: Params, x: jax.Array) -> jax.Array:
-        check_no_params(params, name)
         check_float_input(x, name)
         if axis is not None and not -jnp.ndim(x) <= axis < jnp.ndim(x):
             raise ShapeError(name, f"an input with axis {axis}", tuple(jnp.shape(x)))
         return fn(x)
 
     return define(
-        kind,
         name,
-        init,
         apply,
         doc=f"``apply((), x) -> y``: {name} of ``x`` (any shape, floating dtype); ``y`` has its shape and dtype.",
         config=settings,
-        torch=torch or Torch(kind),
+        torch=torch or Torch(),
         flops=None if flops_per_element is None else _per_element(flops_per_element),
-        oop=kind,
         onnx=onnx,
     )
 
@@ -80,6 +74,22 @@ def _per_element(count: int) -> Callable[[Params, jax.ShapeDtypeStruct, jax.Shap
 def ReLU() -> Layer:
     """ReLU layer: ``max(x, 0)`` elementwise; shape and dtype preserved; no params."""
     return elementwise("ReLU", jax.nn.relu, flops_per_element=1, onnx=onnx_op("Relu"))  # max(x, 0)
+
+
+@factory
+@cached
+def LeakyReLU(negative_slope: float = 0.01) -> Layer:
+    """Leaky ReLU layer, as ``torch.nn.LeakyReLU``: ``x`` where ``x >= 0``, else ``negative_slope * x``; no params."""
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise ConfigError(f"LeakyReLU negative_slope must be a number, got {negative_slope!r}")
+    slope = float(negative_slope)
+    return elementwise(
+        "LeakyReLU",
+        lambda x: jax.nn.leaky_relu(x, slope),
+        flops_per_element=None,  # a compare, a multiply and a select: XLA's count
+        negative_slope=slope,
+        onnx=onnx_op("LeakyRelu", alpha=slope),
+    )
 
 
 @factory
@@ -113,7 +123,7 @@ def GELU(approximate: bool = False) -> Layer:
         lambda x: jax.nn.gelu(x, approximate=approximate),
         # tanh form: x^3 (2), * 0.044715, + x, * sqrt(2/pi), + 1, * 0.5, * x; the erf form: XLA's expansion
         flops_per_element=8 if approximate else None,
-        torch=Torch("GELU", {"approximate": "tanh" if approximate else "none"}),
+        torch=Torch({"approximate": "tanh" if approximate else "none"}),
         approximate=approximate,
         onnx=onnx_op("Gelu", approximate="tanh" if approximate else "none"),
     )
@@ -129,7 +139,7 @@ def Softmax(axis: int = -1) -> Layer:
         "Softmax",
         lambda x: jax.nn.softmax(x, axis=axis),
         flops_per_element=None,  # reductions: XLA's count
-        torch=Torch("Softmax", {"dim": axis}),
+        torch=Torch({"dim": axis}),
         axis=axis,
         onnx=onnx_op("Softmax", axis=axis),
     )

@@ -27,11 +27,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax import initializers
 from tinyjax._checks import check_features, check_float_input
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
-from tinyjax.layer import Layer, Params, Torch, cached, define, factory
-from tinyjax.nn._common import check_dict_params, compute_dtype
+from tinyjax.initializers import xavier_uniform, zeros
+from tinyjax.layer import Layer, Param, Params, Torch, cached, define, factory
+from tinyjax.nn._common import compute_dtype
 
 __all__ = ["MultiHeadAttention", "attend", "attention_weights", "decode", "init_cache"]
 
@@ -39,42 +39,28 @@ Cache = dict[str, jax.Array]
 """``{"key": (B, L, H, D), "value": (B, L, H, D)}``: the keys and values of positions ``0..L-1``."""
 
 
-AXES = {
-    "in_proj_weight": ("in", "qkv", "heads", "head_dim"),
-    "in_proj_bias": ("qkv", "heads", "head_dim"),
-    "out_proj_weight": ("heads", "head_dim", "out"),
-    "out_proj_bias": ("out",),
-}
-"""The logical axes of the params: sharding splits ``"heads"`` (:mod:`tinyjax.sharding.rules`)."""
-
-
-def _shapes(embed_dim: int, num_heads: int, bias: bool, head_dim: int | None = None) -> dict[str, tuple[int, ...]]:
-    head_dim = embed_dim // num_heads if head_dim is None else head_dim
-    shapes: dict[str, tuple[int, ...]] = {"in_proj_weight": (embed_dim, 3, num_heads, head_dim)}
-    if bias:
-        shapes["in_proj_bias"] = (3, num_heads, head_dim)
-    shapes["out_proj_weight"] = (num_heads, head_dim, embed_dim)
-    if bias:
-        shapes["out_proj_bias"] = (embed_dim,)
-    return shapes
-
-
-def _init(key: jax.Array, *, embed_dim: int, num_heads: int, bias: bool, head_dim: int | None = None) -> Params:
-    in_key, out_key = jax.random.split(key)
-    shapes = _shapes(embed_dim, num_heads, bias, head_dim)
-    inner = math.prod(shapes["out_proj_weight"][:2])  # H * D: E unless head_dim says otherwise
-    # torch: xavier-uniform over the stacked (3E, E) in-projection and the (E, E) out-projection; drawn
-    # as the (E, 3E) and (E, E) matrices (the same bounds), then viewed head-major
-    in_proj = initializers.xavier_uniform(in_key, (embed_dim, 3 * inner), jnp.float32)
-    out_proj = initializers.xavier_uniform(out_key, (inner, embed_dim), jnp.float32)
+def _params(embed: int, heads: int, head: int, bias: bool) -> dict[str, Param]:
+    """Head-major params (sharding splits ``"heads"``); torch merges the head axes, as ``torch_axes`` say."""
+    inner, qkv = heads * head, ("qkv", "heads", "head_dim")
     params = {
-        "in_proj_weight": in_proj.reshape(shapes["in_proj_weight"]),
-        "out_proj_weight": out_proj.reshape(shapes["out_proj_weight"]),
-    }
-    if bias:
-        params["in_proj_bias"] = jnp.zeros(shapes["in_proj_bias"], jnp.float32)
-        params["out_proj_bias"] = jnp.zeros(shapes["out_proj_bias"], jnp.float32)
-    return params
+        "in_proj_weight": Param((embed, 3, heads, head), _matrix(embed, 3 * inner), ("in", *qkv),
+                                torch_axes=(qkv, "in")),
+        "in_proj_bias": Param((3, heads, head), zeros, qkv, torch_axes=(qkv,)),
+        "out_proj_weight": Param((heads, head, embed), _matrix(inner, embed), (*qkv[1:], "out"),
+                                 torch_axes=("out", qkv[1:]), torch_name="out_proj.weight"),
+        "out_proj_bias": Param((embed,), zeros, ("out",), torch_name="out_proj.bias"),
+    }  # fmt: skip
+    return params if bias else {k: v for k, v in params.items() if "weight" in k}
+
+
+def _matrix(rows: int, columns: int) -> Any:
+    """Torch's xavier-uniform over the stacked ``(3E, E)`` / ``(E, E)`` projection, drawn as the (rows, columns)
+    matrix (the same bounds) and viewed head-major."""
+
+    def init(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+        return xavier_uniform(key, (rows, columns), dtype).reshape(shape)
+
+    return init
 
 
 def _out_project(heads: jax.Array, params: Params, work: Any) -> jax.Array:
@@ -119,13 +105,6 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additi
     return jnp.einsum("...hqk,...khd->...qhd", attention_weights(q, k, allowed, additive), v)
 
 
-def _check_input(x: Any, params: Params, embed_dim: int, num_heads: int, bias: bool, name: str, head_dim: int) -> None:
-    check_float_input(x, name)
-    if jnp.ndim(x) < 2 or x.shape[-1] != embed_dim:
-        raise ShapeError(name, (..., "T", embed_dim), tuple(jnp.shape(x)))
-    check_dict_params(params, _shapes(embed_dim, num_heads, bias, head_dim), name)
-
-
 def _mask_terms(mask: Any, scores_shape: tuple[int, ...], name: str) -> tuple[Any, Any]:
     """``(allowed, additive)`` from a user's mask, checked against the scores' shape (..., H, T, T)."""
     if mask is None:
@@ -151,12 +130,12 @@ def _apply(
     mask: Any = None,
     embed_dim: int,
     num_heads: int,
-    bias: bool,
     causal: bool,
     name: str,
-    head_dim: int,
 ) -> jax.Array:
-    _check_input(x, params, embed_dim, num_heads, bias, name, head_dim)
+    check_float_input(x, name)
+    if jnp.ndim(x) < 2 or x.shape[-1] != embed_dim:
+        raise ShapeError(name, (..., "T", embed_dim), tuple(jnp.shape(x)))
     seq = x.shape[-2]
     allowed, additive = _mask_terms(mask, (*x.shape[:-2], num_heads, seq, seq), name)
     if causal:
@@ -196,8 +175,7 @@ def MultiHeadAttention(
       projection, not NaN. bfloat16 / float16 are computed in float32 and rounded once.
 
     Cost: ``tj.summary`` uses XLA's own count of the layer alone (``layer.flops`` is None), ``seq^2``
-    terms included: a formula matched jax 0.10's count exactly but jax 0.8 counts the softmax's
-    reductions one FLOP per row lower.
+    terms included, as jax versions count the softmax's reductions differently.
     """
     embed = check_features("embed_dim", embed_dim)
     heads = check_features("num_heads", num_heads)
@@ -208,30 +186,17 @@ def MultiHeadAttention(
     standard = dim * heads == embed
     shape = "" if standard else f", head_dim={dim}"
     name = f"MultiHeadAttention({embed}, heads={heads}{shape}{', causal' if causal else ''})"
+    torch_kwargs = {"embed_dim": embed, "num_heads": heads, "bias": bias, "batch_first": True}
     return define(
-        "MultiHeadAttention",
         name,
-        functools.partial(_init, embed_dim=embed, num_heads=heads, bias=bias, head_dim=dim),
-        functools.partial(_apply, embed_dim=embed, num_heads=heads, bias=bias, causal=causal, name=name, head_dim=dim),
+        functools.partial(_apply, embed_dim=embed, num_heads=heads, causal=causal, name=name),
+        params=_params(embed, heads, dim, bias),
         doc=f"``apply(params, x, *, mask=None) -> y``: {name}; ``(..., T, {embed})`` -> ``(..., T, {embed})``; "
         "mask broadcastable to (..., heads, T, T): boolean (True: may attend) or additive.",
         config={"embed_dim": embed, "num_heads": heads, "bias": bias, "causal": causal, "head_dim": dim},
         out_features=embed,  # no in_features: Sequential's build-time probe of one (E,) vector has no seq axis
-        axes=AXES,
-        torch=None
-        if not standard
-        else Torch(
-            "MultiheadAttention",
-            {"embed_dim": embed, "num_heads": heads, "bias": bias, "batch_first": True},
-            axes={  # torch's (3E, E), (3E,) and (E, E): the head axes merged, as a tuple says
-                "in_proj_weight": (("qkv", "heads", "head_dim"), "in"),
-                "in_proj_bias": (("qkv", "heads", "head_dim"),),
-                "out_proj_weight": ("out", ("heads", "head_dim")),
-            },
-            names={"out_proj_weight": "out_proj.weight", "out_proj_bias": "out_proj.bias"},
-        ),
-        flops=None,  # XLA's count: it counts the softmax's reductions per row differently in jax 0.8 and 0.10
-        oop="MultiHeadAttention",
+        torch=Torch(torch_kwargs, "MultiheadAttention") if standard else None,
+        flops=None,  # XLA's own count: jax versions count the softmax's reductions differently (docs/performance.md)
         onnx=functools.partial(_onnx, embed_dim=embed, num_heads=heads, causal=causal, head_dim=dim),
     )
 

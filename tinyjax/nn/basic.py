@@ -11,7 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._checks import check_no_params
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.costs import layer_flops
 from tinyjax.layer import Layer, Params, Torch, as_layer, block_signature, cached, define, factory
@@ -19,17 +18,11 @@ from tinyjax.layer import Layer, Params, Torch, as_layer, block_signature, cache
 __all__ = ["Flatten", "Identity", "Residual"]
 
 
-def _empty(key: jax.Array) -> Params:
-    del key
-    return ()
-
-
 def _no_flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
     return 0  # a reshape moves no numbers
 
 
 def _flatten(params: Params, x: jax.Array, *, start: int, end: int, name: str) -> jax.Array:
-    check_no_params(params, name)
     shape, ndim = tuple(jnp.shape(x)), jnp.ndim(x)
     first, last = start % ndim if -ndim <= start < ndim else None, end % ndim if -ndim <= end < ndim else None
     if first is None or last is None or first > last:
@@ -52,23 +45,20 @@ def Flatten(start_dim: int = 1, end_dim: int = -1) -> Layer:
     for label, value in (("start_dim", start_dim), ("end_dim", end_dim)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"Flatten {label} must be an int, got {value!r}")
-    name = f"Flatten(start_dim={start_dim}, end_dim={end_dim})"
+    start, end = int(start_dim), int(end_dim)
+    name = f"Flatten(start_dim={start}, end_dim={end})"
     return define(
-        "Flatten",
         name,
-        _empty,
-        lambda params, x: _flatten(params, x, start=int(start_dim), end=int(end_dim), name=name),
+        lambda params, x: _flatten(params, x, start=start, end=end, name=name),
         doc=f"``apply((), x) -> y``: {name}; ``y`` holds ``x``'s values, in order, with fewer axes.",
-        config={"start_dim": int(start_dim), "end_dim": int(end_dim)},
-        torch=Torch("Flatten", {"start_dim": int(start_dim), "end_dim": int(end_dim)}),
+        config={"start_dim": start, "end_dim": end},
+        torch=Torch(),
         flops=_no_flops,
-        oop="Flatten",
-        onnx=functools.partial(_flatten_onnx, start=int(start_dim), end=int(end_dim)),
+        onnx=functools.partial(_flatten_onnx, start=start, end=end),
     )
 
 
 def _identity(params: Params, x: jax.Array) -> jax.Array:
-    check_no_params(params, "Identity()")
     return x
 
 
@@ -77,14 +67,11 @@ def _identity(params: Params, x: jax.Array) -> jax.Array:
 def Identity() -> Layer:
     """The identity, as ``torch.nn.Identity``: ``apply((), x)`` returns ``x`` (any shape, any dtype); no params."""
     return define(
-        "Identity",
         "Identity()",
-        _empty,
         _identity,
         doc="``apply((), x) -> x``: any shape and dtype.",
-        torch=Torch("Identity"),
+        torch=Torch(),
         flops=_no_flops,
-        oop="Identity",
         onnx=_identity_onnx,
     )
 
@@ -131,17 +118,16 @@ def _residual(inner: Layer) -> Layer:
 
     apply.__signature__ = block_signature(inner.options)  # type: ignore[attr-defined]
     return define(
-        "Residual",
         name,
-        inner.init,
         apply,
+        init=inner.init,
         doc=f"``apply(params, x, **options) -> y``: {name}, ``x + inner(x)``.",
         options=sorted(inner.options),
         children=(inner,),
         in_features=inner.in_features,
         out_features=inner.out_features,
         flops=flops,
-        child_info=inner.param_info,
+        info=inner.param_info,
         onnx=lambda graph, names, x: graph.node("Add", [x, graph.layer(inner, names, x)]),
     )
 

@@ -2,13 +2,9 @@
 
 The convolution is ``jax.lax.conv_general_dilated`` with ``dimension_numbers=("NCHW", "OIHW",
 "NCHW")``. These name the logical axes, not the memory order: XLA's layout assignment chooses the
-physical layout of each operand for its backend's kernel (its CPU convolution wants the channels
-minor, NHWC, and gets them through inserted transposes; cuDNN on GPU prefers NHWC for tensor cores
-too). ``benchmarks/conv_layout.py`` measured NCHW / NHWC medians on this 2-core CPU (jax 0.10.2,
-shared machine): 1.72 for ``(64, 1, 8, 8) -> 32``, 1.24 for ``(64, 32, 4, 4) -> 64``, 1.59 for
-``(32, 64, 32, 32) -> 64``, 0.83 for ``(8, 128, 56, 56) -> 128`` (3x3 kernels): the transposes cost
-most on small tensors. tinyjax keeps PyTorch's NCHW so that weights and inputs move to and from
-torch unchanged.
+physical layout of each operand for its backend's kernel, inserting transposes where the kernel
+wants the channels minor. tinyjax keeps PyTorch's NCHW so that weights and inputs move to and from
+torch unchanged (what the layout costs: docs/performance.md, "Figures behind the layers").
 """
 
 from __future__ import annotations
@@ -22,8 +18,9 @@ import jax.numpy as jnp
 
 from tinyjax._checks import check_features, check_float_input
 from tinyjax._errors import ShapeError
-from tinyjax.layer import Layer, Params, Torch, cached, define, factory
-from tinyjax.nn._common import check_dict_params, compute_dtype, pair
+from tinyjax.initializers import uniform
+from tinyjax.layer import Layer, Param, Params, Torch, cached, define, factory
+from tinyjax.nn._common import compute_dtype, pair
 
 __all__ = ["Conv2d", "conv_output_size"]
 
@@ -44,16 +41,6 @@ def check_spatial(x: Any, channels: int | None, kernel: tuple[int, int], padding
         raise ShapeError(layer, f"(..., H, W) with H + 2*padding >= {kernel[0]}, W + 2*padding >= {kernel[1]}", shape)
 
 
-def _init(key: jax.Array, shape: tuple[int, int, int, int], bias: bool) -> Params:
-    # PyTorch's default: weight and bias uniform in +-1/sqrt(fan_in) (kaiming_uniform with a=sqrt(5))
-    bound = 1.0 / math.sqrt(shape[1] * shape[2] * shape[3])
-    weight_key, bias_key = jax.random.split(key)
-    params = {"weight": jax.random.uniform(weight_key, shape, jnp.float32, -bound, bound)}
-    if bias:
-        params["bias"] = jax.random.uniform(bias_key, (shape[0],), jnp.float32, -bound, bound)
-    return params
-
-
 def _conv2d(
     params: Params,
     x: jax.Array,
@@ -62,11 +49,9 @@ def _conv2d(
     shape: tuple[int, int, int, int],
     stride: tuple[int, int],
     padding: tuple[int, int],
-    bias: bool,
     name: str,
 ) -> jax.Array:
     check_spatial(x, shape[1], shape[2:], padding, name)
-    check_dict_params(params, {"weight": shape, **({"bias": (shape[0],)} if bias else {})}, name)
     dtype, work = compute_dtype(x, *params.values())
     batched = x if jnp.ndim(x) == 4 else x[None]
     y = jax.lax.conv_general_dilated(
@@ -78,7 +63,7 @@ def _conv2d(
         precision=precision,
         preferred_element_type=work,  # bf16 / f16: products accumulated in float32, rounded once
     )
-    if bias:
+    if "bias" in params:
         y = y + params["bias"].astype(work)[:, None, None]
     return (y if jnp.ndim(x) == 4 else y[0]).astype(dtype)
 
@@ -127,36 +112,20 @@ def Conv2d(
     kernel, strides, pads = pair("kernel_size", kernel_size), pair("stride", stride), pair("padding", padding, 0)
     bias = bool(bias)
     shape = (cout, cin, *kernel)
+    init = uniform(1.0 / math.sqrt(cin * kernel[0] * kernel[1]))  # torch's default: kaiming_uniform(a=sqrt(5))
+    params = {"weight": Param(shape, init, ("out", "in", "kh", "kw"))}
+    if bias:
+        params["bias"] = Param((cout,), init, ("out",))
     name = f"Conv2d({cin} -> {cout}, kernel={kernel}, stride={strides}, padding={pads})"
     return define(
-        "Conv2d",
         name,
-        functools.partial(_init, shape=shape, bias=bias),
-        functools.partial(_conv2d, shape=shape, stride=strides, padding=pads, bias=bias, name=name),
+        functools.partial(_conv2d, shape=shape, stride=strides, padding=pads, name=name),
+        params=params,
         doc=f"``apply(params, x, *, precision=None) -> y``: {name}; ``(N, {cin}, H, W)`` -> ``(N, {cout}, H', W')``.",
         options=("precision",),
-        config={
-            "in_channels": cin,
-            "out_channels": cout,
-            "kernel_size": kernel,
-            "stride": strides,
-            "padding": pads,
-            "bias": bias,
-        },
-        axes={"weight": ("out", "in", "kh", "kw"), "bias": ("out",)},
-        torch=Torch(
-            "Conv2d",
-            {
-                "in_channels": cin,
-                "out_channels": cout,
-                "kernel_size": kernel,
-                "stride": strides,
-                "padding": pads,
-                "bias": bias,
-            },
-        ),
+        config=dict(in_channels=cin, out_channels=cout, kernel_size=kernel, stride=strides, padding=pads, bias=bias),
+        torch=Torch(),
         flops=functools.partial(_flops, stride=strides, padding=pads),
-        oop="Conv2d",
         onnx=functools.partial(_onnx, kernel=kernel, stride=strides, padding=pads),
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_float_input, check_key, check_no_params
+from tinyjax._checks import check_float_input, check_key
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params, Torch, cached, check_training, define, factory
 
@@ -61,12 +61,7 @@ def Dropout(rate: float) -> Layer:
     rate = check_rate(rate)
     name = f"Dropout(rate={rate})"
 
-    def init(key: jax.Array) -> Params:
-        del key
-        return ()
-
     def apply(params: Params, x: jax.Array, *, key: jax.Array | None = None, training: bool | None = None) -> jax.Array:
-        check_no_params(params, name)
         check_float_input(x, name)
         if not check_training(training, key, name):
             return x
@@ -75,16 +70,13 @@ def Dropout(rate: float) -> Layer:
         return dropout(x, rate, key)
 
     return define(
-        "Dropout",
         name,
-        init,
         apply,
         doc=f"``apply((), x, *, key=None, training=None) -> y``: {name}; ``y`` has ``x``'s shape and dtype.",
         options=("key", "training"),
         config={"rate": rate},
-        torch=Torch("Dropout", {"p": rate}),
+        torch=Torch({"p": rate}),
         flops=_no_flops,
-        oop="Dropout",
         onnx=_identity_onnx,
     )
 

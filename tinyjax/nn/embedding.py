@@ -20,21 +20,16 @@ import numpy as np
 
 from tinyjax._checks import check_features, check_float_input
 from tinyjax._errors import DTypeError, ShapeError
-from tinyjax.layer import Layer, Params, Torch, cached, define, factory
-from tinyjax.nn._common import check_dict_params
+from tinyjax.initializers import normal, uniform
+from tinyjax.layer import Layer, Param, Params, Torch, cached, define, factory
 
 __all__ = ["Embedding", "PositionalEncoding", "add_rows_onnx"]
 
 
-def _normal_init(key: jax.Array, shape: tuple[int, int]) -> Params:
-    return {"weight": jax.random.normal(key, shape, jnp.float32)}
-
-
-def _embedding(params: Params, x: jax.Array, *, vocab: int, dim: int, name: str) -> jax.Array:
+def _embedding(params: Params, x: jax.Array, *, vocab: int, name: str) -> jax.Array:
     dtype = jnp.result_type(x)
     if not jnp.issubdtype(dtype, jnp.integer):
         raise DTypeError(name, f"expected integer indices, got {dtype}; convert them with x.astype(jnp.int32)")
-    check_dict_params(params, {"weight": (vocab, dim)}, name)
     indices = jnp.where(x < 0, vocab, x)  # negative indices are out of range too, as in PyTorch
     return jnp.take(params["weight"], indices, axis=0, mode="fill", fill_value=jnp.nan)
 
@@ -58,16 +53,13 @@ def Embedding(num_embeddings: int, embedding_dim: int) -> Layer:
     dim = check_features("embedding_dim", embedding_dim)
     name = f"Embedding({vocab}, {dim})"
     return define(
-        "Embedding",
         name,
-        functools.partial(_normal_init, shape=(vocab, dim)),
-        functools.partial(_embedding, vocab=vocab, dim=dim, name=name),
+        functools.partial(_embedding, vocab=vocab, name=name),
+        params={"weight": Param((vocab, dim), normal(1.0), ("vocab", "embed"))},
         doc=f"``apply(params, x) -> y``: {name}; integer ``x`` of shape ``(...)`` -> ``(..., {dim})``.",
         config={"num_embeddings": vocab, "embedding_dim": dim},
         out_features=dim,
-        axes={"weight": ("vocab", "embed")},
-        torch=Torch("Embedding", {"num_embeddings": vocab, "embedding_dim": dim}),
-        oop="Embedding",
+        torch=Torch(),
         onnx=functools.partial(_embedding_onnx, vocab=vocab, dim=dim),
     )
 
@@ -89,16 +81,10 @@ def _embedding_onnx(graph: Any, names: Params, x: str, *, vocab: int, dim: int) 
     return graph.node("Gather", [table, indices], axis=0)
 
 
-def _positions_init(key: jax.Array, length: int, dim: int) -> Params:
-    limit = math.sqrt(2.0 / dim)  # small: they are added to the token embeddings (TinyTorch's choice)
-    return {"weight": jax.random.uniform(key, (length, dim), jnp.float32, -limit, limit)}
-
-
 def _positional(params: Params, x: jax.Array, *, length: int, dim: int, name: str) -> jax.Array:
     check_float_input(x, name)
     if jnp.ndim(x) < 2 or x.shape[-1] != dim or x.shape[-2] > length:
         raise ShapeError(name, f"(..., T, {dim}) with T <= {length}", tuple(jnp.shape(x)))
-    check_dict_params(params, {"weight": (length, dim)}, name)
     return (x + params["weight"][: x.shape[-2]]).astype(jnp.result_type(x, params["weight"]))
 
 
@@ -119,17 +105,15 @@ def PositionalEncoding(max_seq_len: int, embed_dim: int) -> Layer:
     length = check_features("max_seq_len", max_seq_len)
     dim = check_features("embed_dim", embed_dim)
     name = f"PositionalEncoding({length}, {dim})"
+    init = uniform(math.sqrt(2.0 / dim))  # small: they are added to the token embeddings (TinyTorch's choice)
     return define(
-        "PositionalEncoding",
         name,
-        functools.partial(_positions_init, length=length, dim=dim),
         functools.partial(_positional, length=length, dim=dim, name=name),
+        params={"weight": Param((length, dim), init, ("position", "embed"))},
         doc=f"``apply(params, x) -> y``: {name}; ``(..., T, {dim})`` -> the same shape, ``T <= {length}``.",
         config={"max_seq_len": length, "embed_dim": dim},
         out_features=dim,  # no in_features: the input needs a sequence axis, not one sample (D,)
-        axes={"weight": ("position", "embed")},
         flops=_added,
-        oop="PositionalEncoding",
         onnx=_positional_onnx,
     )
 

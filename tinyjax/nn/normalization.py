@@ -17,18 +17,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._checks import check_features, check_float_input, check_no_params
+from tinyjax._checks import check_features, check_float_input
 from tinyjax._errors import ConfigError, ShapeError
-from tinyjax.layer import Layer, Params, Torch, cached, define, factory
-from tinyjax.nn._common import check_dict_params, check_eps, compute_dtype, normalize, sizes
+from tinyjax.initializers import ones, zeros
+from tinyjax.layer import Layer, Param, Params, Torch, cached, define, factory
+from tinyjax.nn._common import check_eps, compute_dtype, normalize, sizes
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm"]
 
-STATE = ("running_mean", "running_var", "num_batches_tracked")
 
-
-def _norm_axes(shape: tuple[int, ...]) -> tuple[str, ...]:
-    return ("embed",) if len(shape) == 1 else tuple(f"norm{i}" for i in range(len(shape)))
+def _affine(shape: tuple[int, ...], *names: str) -> dict[str, Param]:
+    """``weight`` (ones) and ``bias`` (zeros) over the normalized axes, as named."""
+    axes = ("embed",) if len(shape) == 1 else tuple(f"norm{i}" for i in range(len(shape)))
+    return {name: Param(shape, ones if name == "weight" else zeros, axes) for name in names}
 
 
 def _check_trailing(x: jax.Array, shape: tuple[int, ...], layer: str) -> tuple[int, ...]:
@@ -40,10 +41,6 @@ def _check_trailing(x: jax.Array, shape: tuple[int, ...], layer: str) -> tuple[i
 
 def _layer_norm(params: Params, x: jax.Array, *, shape: tuple[int, ...], eps: float, affine: bool, name: str) -> Any:
     axes = _check_trailing(x, shape, name)
-    if affine:
-        check_dict_params(params, {"weight": shape, "bias": shape}, name)
-    else:
-        check_no_params(params, name)
     dtype, work = compute_dtype(x, *jax.tree_util.tree_leaves(params))
     xf = x.astype(work)
     mean = jnp.mean(xf, axes, keepdims=True)
@@ -51,11 +48,6 @@ def _layer_norm(params: Params, x: jax.Array, *, shape: tuple[int, ...], eps: fl
     if affine:
         y = y * params["weight"].astype(work) + params["bias"].astype(work)
     return y.astype(dtype)
-
-
-def _ones_and_zeros(key: jax.Array, shape: tuple[int, ...], names: tuple[str, ...]) -> Params:
-    del key
-    return {name: (jnp.ones if name == "weight" else jnp.zeros)(shape, jnp.float32) for name in names}
 
 
 @factory
@@ -77,19 +69,15 @@ def LayerNorm(normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elemen
     eps = check_eps(eps, "LayerNorm")
     affine = bool(elementwise_affine)
     name = f"LayerNorm({shape[0] if len(shape) == 1 else shape}, eps={eps})"
-    init = functools.partial(_ones_and_zeros, shape=shape, names=("weight", "bias")) if affine else _empty
     return define(
-        "LayerNorm",
         name,
-        init,
         functools.partial(_layer_norm, shape=shape, eps=eps, affine=affine, name=name),
+        params=_affine(shape, "weight", "bias") if affine else {},
         doc=f"``apply(params, x) -> y``: {name} over the last {len(shape)} axes; ``y`` has ``x``'s shape and dtype.",
         config={"normalized_shape": shape, "eps": eps, "elementwise_affine": affine},
         in_features=shape[-1] if len(shape) == 1 else None,  # one sample (in,) fits only a 1-D shape
         out_features=shape[-1],
-        axes={"weight": _norm_axes(shape), "bias": _norm_axes(shape)},
-        torch=Torch("LayerNorm", {"normalized_shape": shape, "eps": eps, "elementwise_affine": affine}),
-        oop="LayerNorm",
+        torch=Torch(),
         onnx=functools.partial(_layer_norm_onnx, shape=shape, eps=eps),
     )
 
@@ -101,14 +89,8 @@ def _layer_norm_onnx(graph: Any, names: Params, x: str, *, shape: tuple[int, ...
     return graph.node("LayerNormalization", inputs, axis=-len(shape), epsilon=eps)
 
 
-def _empty(key: jax.Array) -> Params:
-    del key
-    return ()
-
-
 def _rms_norm(params: Params, x: jax.Array, *, shape: tuple[int, ...], eps: float | None, name: str) -> Any:
     axes = _check_trailing(x, shape, name)
-    check_dict_params(params, {"weight": shape}, name)
     dtype, work = compute_dtype(x, params["weight"])
     xf = x.astype(work)
     epsilon = jnp.finfo(x.dtype).eps if eps is None else eps  # torch: the input dtype's machine epsilon
@@ -133,16 +115,14 @@ def RMSNorm(normalized_shape: int | tuple[int, ...], eps: float | None = None) -
     eps = None if eps is None else check_eps(eps, "RMSNorm")
     name = f"RMSNorm({shape[0] if len(shape) == 1 else shape}, eps={eps})"
     return define(
-        "RMSNorm",
         name,
-        functools.partial(_ones_and_zeros, shape=shape, names=("weight",)),
         functools.partial(_rms_norm, shape=shape, eps=eps, name=name),
+        params=_affine(shape, "weight"),
         doc=f"``apply(params, x) -> y``: {name} over the last {len(shape)} axes; ``y`` has ``x``'s shape and dtype.",
         config={"normalized_shape": shape, "eps": eps},
         in_features=shape[-1] if len(shape) == 1 else None,
         out_features=shape[-1],
-        axes={"weight": _norm_axes(shape)},
-        torch=Torch("RMSNorm", {"normalized_shape": shape, "eps": eps}),
+        torch=Torch(),
         onnx=functools.partial(_rms_norm_onnx, shape=shape, eps=eps),
     )
 
@@ -157,18 +137,6 @@ def _rms_norm_onnx(graph: Any, names: Params, x: str, *, shape: tuple[int, ...],
     epsilon = graph.constant(np.finfo(graph.dtype).eps if eps is None else eps)
     rsqrt = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node("Add", [mean_square, epsilon])])])
     return graph.node("Mul", [graph.node("Mul", [x, rsqrt]), names["weight"]])
-
-
-def _bn_init(key: jax.Array, features: int) -> Params:
-    del key
-    ones, zeros = jnp.ones((features,), jnp.float32), jnp.zeros((features,), jnp.float32)
-    return {
-        "weight": ones,
-        "bias": zeros,
-        "running_mean": zeros,
-        "running_var": ones,
-        "num_batches_tracked": jnp.zeros((), jnp.int32),
-    }
 
 
 def _channel_axis(x: jax.Array, features: int, spatial: int, layer: str) -> int:
@@ -198,8 +166,6 @@ def _batch_norm(
     axis = _channel_axis(x, features, spatial, name)
     if training not in (None, True, False):
         raise ConfigError(f"{name}: training must be True, False or None, got {training!r}")
-    check_dict_params(params, {"weight": (features,), "bias": (features,), **dict.fromkeys(STATE[:2], (features,)),
-                               "num_batches_tracked": ()}, name)  # fmt: skip
     dtype, work = compute_dtype(x, params["weight"], params["bias"])
     xf = x.astype(work)
     shape = [1] * jnp.ndim(x)
@@ -240,11 +206,15 @@ def _batch_norm_layer(kind: str, spatial: int, num_features: int, eps: float, mo
     momentum = None if momentum is None else float(momentum)
     name = f"{kind}({features}, eps={eps}, momentum={momentum})"
     forms = "``(N, C)`` or ``(N, C, L)``" if spatial == 1 else "``(N, C, H, W)``"
+    params = {
+        name_: Param((features,), init, ("channels",), state=name_.startswith("running"))
+        for name_, init in (("weight", ones), ("bias", zeros), ("running_mean", zeros), ("running_var", ones))
+    }
+    params["num_batches_tracked"] = Param((), zeros, (), dtype=jnp.int32, state=True, torch_dtype="int64")
     return define(
-        kind,
         name,
-        functools.partial(_bn_init, features=features),
         functools.partial(_batch_norm, features=features, spatial=spatial, eps=eps, momentum=momentum, name=name),
+        params=params,
         doc=f"""``apply(params, x, *, training=None)``: {name} over {forms} (or unbatched, without ``N``).
 
 Inference (``training`` None or False): normalized with the running statistics, returns ``y``.
@@ -253,15 +223,7 @@ Inference (``training`` None or False): normalized with the running statistics, 
 the updated ``running_mean``, ``running_var`` (unbiased), ``num_batches_tracked``. Nothing is mutated.""",
         options=("training",),
         config={"num_features": features, "eps": eps, "momentum": momentum},
-        axes={name_: ("channels",) for name_ in ("weight", "bias", "running_mean", "running_var")}
-        | {"num_batches_tracked": ()},
-        torch=Torch(
-            kind,
-            {"num_features": features, "eps": eps, "momentum": momentum},
-            dtypes={"num_batches_tracked": "int64"},
-        ),
-        oop=kind,
-        state=STATE,
+        torch=Torch(),
         onnx=functools.partial(_batch_norm_onnx, eps=eps),
     )
 

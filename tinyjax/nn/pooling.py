@@ -15,18 +15,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_no_params
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params, Torch, cached, define, factory
 from tinyjax.nn._common import compute_dtype, pair
 from tinyjax.nn.conv import check_spatial
 
 __all__ = ["AvgPool2d", "MaxPool2d"]
-
-
-def _empty(key: jax.Array) -> Params:
-    del key
-    return ()
 
 
 def _window(x: jax.Array, init: float, op: Any, kernel: tuple[int, int], stride: tuple[int, int], padding: Any) -> Any:
@@ -37,7 +31,6 @@ def _window(x: jax.Array, init: float, op: Any, kernel: tuple[int, int], stride:
 
 
 def _max_pool(params: Params, x: jax.Array, *, kernel: Any, stride: Any, padding: Any, name: str) -> jax.Array:
-    check_no_params(params, name)
     check_spatial(x, None, kernel, padding, name)
     return _window(x, -jnp.inf, jax.lax.max, kernel, stride, padding)
 
@@ -45,7 +38,6 @@ def _max_pool(params: Params, x: jax.Array, *, kernel: Any, stride: Any, padding
 def _avg_pool(
     params: Params, x: jax.Array, *, kernel: Any, stride: Any, padding: Any, include_pad: bool, name: str
 ) -> jax.Array:
-    check_no_params(params, name)
     check_spatial(x, None, kernel, padding, name)
     dtype, work = compute_dtype(x)
     total = _window(x.astype(work), 0.0, jax.lax.add, kernel, stride, padding)
@@ -83,15 +75,12 @@ def MaxPool2d(
 ) -> Layer:
     kernel, strides, pads, name = _config("MaxPool2d", kernel_size, stride, padding)
     return define(
-        "MaxPool2d",
         name,
-        _empty,
         functools.partial(_max_pool, kernel=kernel, stride=strides, padding=pads, name=name),
         doc=f"``apply((), x) -> y``: {name}, the maximum of each window.",
         config={"kernel_size": kernel, "stride": strides, "padding": pads},
-        torch=Torch("MaxPool2d", {"kernel_size": kernel, "stride": strides, "padding": pads}),
+        torch=Torch(),
         flops=functools.partial(_reduce_flops, kernel=kernel, divide=False),
-        oop="MaxPool2d",
         onnx=functools.partial(_onnx, op="MaxPool", kernel=kernel, stride=strides, padding=pads),
     )
 
@@ -109,18 +98,12 @@ def AvgPool2d(
     if not include:
         name = name[:-1] + ", count_include_pad=False)"
     return define(
-        "AvgPool2d",
         name,
-        _empty,
         functools.partial(_avg_pool, kernel=kernel, stride=strides, padding=pads, include_pad=include, name=name),
         doc=f"``apply((), x) -> y``: {name}, the mean of each window.",
         config={"kernel_size": kernel, "stride": strides, "padding": pads, "count_include_pad": include},
-        torch=Torch(
-            "AvgPool2d",
-            {"kernel_size": kernel, "stride": strides, "padding": pads, "count_include_pad": include},
-        ),
+        torch=Torch(),
         flops=functools.partial(_reduce_flops, kernel=kernel, divide=True) if include or pads == (0, 0) else None,
-        oop="AvgPool2d",
         onnx=functools.partial(
             _onnx, op="AveragePool", kernel=kernel, stride=strides, padding=pads, count_include_pad=int(include)
         ),

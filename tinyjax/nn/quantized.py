@@ -32,10 +32,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from tinyjax._checks import check_features, check_features_axis, check_float_input
-from tinyjax._errors import ConfigError, DTypeError
-from tinyjax.layer import Layer, Params, cached, define, factory
+from tinyjax._errors import ConfigError
+from tinyjax.layer import Layer, Param, Params, cached, define, factory
 from tinyjax.nn import conv, linear
-from tinyjax.nn._common import check_dict_params, pair
+from tinyjax.nn._common import pair
 
 __all__ = [
     "ACTIVATIONS",
@@ -131,26 +131,20 @@ def _check_mode(activations: Any) -> str | None:
     return activations
 
 
-def _check_int8_params(params: Params, name: str) -> None:
-    """The int8 weight and the float scales and bias (shapes are checked by check_dict_params)."""
-    if params["weight"].dtype != jnp.int8:
-        raise DTypeError(
-            name,
-            f"params['weight'] is {params['weight'].dtype}: a quantized layer's weight is int8; "
-            "make these params with tj.quantize(model, params)",
-        )
-    for key, value in params.items():
-        if key != "weight" and not jnp.issubdtype(value.dtype, jnp.floating):
-            raise DTypeError(name, f"params[{key!r}] is {value.dtype}: scales and bias are floating-point")
-
-
-def _shapes(weight: tuple[int, ...], out: int, per_channel: bool, bias: bool, mode: str | None) -> dict[str, Any]:
-    shapes: dict[str, tuple[int, ...]] = {"weight": weight, "weight_scale": (out,) if per_channel else ()}
+def _params(
+    weight: tuple[int, ...], axes: tuple[str, ...], per_channel: bool, bias: bool, mode: str | None
+) -> dict[str, Param]:
+    """The declared params (made together by the layer's init: the codes and their scales from one float draw)."""
+    out = (weight[axes.index("out")],)
+    params = {
+        "weight": Param(weight, None, axes, dtype=jnp.int8),
+        "weight_scale": Param(out if per_channel else (), None, ("out",) if per_channel else ()),
+    }
     if bias:
-        shapes["bias"] = (out,)
+        params["bias"] = Param(out, None, ("out",))
     if mode == "static":
-        shapes["input_scale"] = ()
-    return shapes
+        params["input_scale"] = Param((), None, ())
+    return params
 
 
 def _quantized_params(float_params: Params, channel_axis: int, per_channel: bool, mode: str | None) -> Params:
@@ -183,11 +177,9 @@ def _scale_last(y: jax.Array, scale: jax.Array) -> jax.Array:
     return y * scale
 
 
-def _linear_apply(params: Params, x: jax.Array, *, shapes: dict[str, Any], mode: str | None, name: str) -> jax.Array:
+def _linear_apply(params: Params, x: jax.Array, *, mode: str | None, name: str) -> jax.Array:
     check_float_input(x, name)
-    check_dict_params(params, shapes, name)
-    _check_int8_params(params, name)
-    check_features_axis(x, shapes["weight"][0], name)
+    check_features_axis(x, params["weight"].shape[0], name)
     y = _run(params, x, _dot, (-1,), _scale_last, mode)
     return y + params["bias"].astype(y.dtype) if "bias" in params else y
 
@@ -225,17 +217,16 @@ def QuantizedLinear(
     out_features = check_features("out_features", out_features)
     mode, bias, per_channel = _check_mode(activations), bool(bias), bool(per_channel)
     name = f"QuantizedLinear({in_features} -> {out_features}, {_describe(per_channel, mode)})"
-    shapes = _shapes((in_features, out_features), out_features, per_channel, bias, mode)
     return define(
-        "QuantizedLinear",
         name,
-        functools.partial(
+        functools.partial(_linear_apply, mode=mode, name=name),
+        params=_params((in_features, out_features), ("in", "out"), per_channel, bias, mode),
+        init=functools.partial(
             _linear_init,
             float_layer=linear.Linear(in_features, out_features, bias=bias),
             per_channel=per_channel,
             mode=mode,
         ),
-        functools.partial(_linear_apply, shapes=shapes, mode=mode, name=name),
         doc=f"``apply(params, x) -> y``: {name}; ``(..., {in_features})`` -> ``(..., {out_features})``.",
         config={
             "in_features": in_features,
@@ -246,7 +237,6 @@ def QuantizedLinear(
         },
         in_features=in_features,
         out_features=out_features,
-        axes={"weight": ("in", "out"), "bias": ("out",), **({"weight_scale": ("out",)} if per_channel else {})},
         onnx=functools.partial(_linear_onnx, mode=mode),
     )
 
@@ -302,13 +292,9 @@ def _scale_channels(y: jax.Array, scale: jax.Array) -> jax.Array:
     return y * (scale[:, None, None] if scale.ndim else scale)
 
 
-def _conv_apply(
-    params: Params, x: jax.Array, *, shapes: dict[str, Any], mode: str | None, op: Op, name: str, geometry: Any
-) -> jax.Array:
-    shape = shapes["weight"]
+def _conv_apply(params: Params, x: jax.Array, *, mode: str | None, op: Op, name: str, geometry: Any) -> jax.Array:
+    shape = params["weight"].shape
     conv.check_spatial(x, shape[1], shape[2:], geometry, name)
-    check_dict_params(params, shapes, name)
-    _check_int8_params(params, name)
     batched = x if x.ndim == 4 else x[None]
     y = _run(params, batched, op, (-3, -2, -1), _scale_channels, mode)
     if "bias" in params:
@@ -348,18 +334,17 @@ def QuantizedConv2d(
         f"QuantizedConv2d({cin} -> {cout}, kernel={kernel}, stride={strides}, padding={pads}, "
         f"{_describe(per_channel, mode)})"
     )
-    shapes = _shapes((cout, cin, *kernel), cout, per_channel, bias, mode)
     op = functools.partial(_conv, stride=strides, padding=pads)
     return define(
-        "QuantizedConv2d",
         name,
-        functools.partial(
+        functools.partial(_conv_apply, mode=mode, op=op, name=name, geometry=pads),
+        params=_params((cout, cin, *kernel), ("out", "in", "kh", "kw"), per_channel, bias, mode),
+        init=functools.partial(
             _conv_init,
             float_layer=conv.Conv2d(cin, cout, kernel, strides, pads, bias),
             per_channel=per_channel,
             mode=mode,
         ),
-        functools.partial(_conv_apply, shapes=shapes, mode=mode, op=op, name=name, geometry=pads),
         doc=f"``apply(params, x) -> y``: {name}; ``(N, {cin}, H, W)`` -> ``(N, {cout}, H', W')``.",
         config={
             "in_channels": cin,
@@ -370,11 +355,6 @@ def QuantizedConv2d(
             "bias": bias,
             "per_channel": per_channel,
             "activations": mode,
-        },
-        axes={
-            "weight": ("out", "in", "kh", "kw"),
-            "bias": ("out",),
-            **({"weight_scale": ("out",)} if per_channel else {}),
         },
         onnx=functools.partial(
             _conv_onnx, mode=mode, per_channel=per_channel, kernel=kernel, stride=strides, padding=pads

@@ -93,10 +93,9 @@ def _repeat(block: Layer, n: int) -> Layer:
 
     apply.__signature__ = block_signature(block.options)  # type: ignore[attr-defined]
     return define(
-        "Repeat",
         name,
-        init,
         apply,
+        init=init,
         doc=f"``apply(params, x, **options) -> y``: {name}, params stacked on a leading axis of size {n}.",
         options=sorted(block.options),
         config={"n": n},
@@ -104,7 +103,7 @@ def _repeat(block: Layer, n: int) -> Layer:
         in_features=block.in_features,
         out_features=block.out_features,
         flops=flops,
-        child_info=lambda: jax.tree_util.tree_map(ParamInfo.stacked, block.param_info(), is_leaf=is_param_info),
+        info=lambda: jax.tree_util.tree_map(ParamInfo.stacked, block.param_info(), is_leaf=is_param_info),
         onnx=functools.partial(_unrolled_onnx, block, n),
     )
 

@@ -70,18 +70,16 @@ def _sequential(children: tuple[Layer, ...]) -> Layer:
 
     apply.__signature__ = block_signature(options)  # type: ignore[attr-defined]
     sequential = define(
-        "Sequential",
         name,
-        init,
         apply,
+        init=init,
         doc=f"``apply(params, x, *, {', '.join(f'{o}=None' for o in sorted(options))}) -> y``: {name}.",
         options=sorted(options),
         label="Sequential",
         children=children,
         in_features=next((c.in_features for c in children[:1] if c.in_features is not None), None),
         out_features=next((c.out_features for c in reversed(children) if c.out_features is not None), None),
-        torch=Torch("Sequential"),
-        oop="Sequential",
+        torch=Torch(),
         chain=True,
         onnx=functools.partial(_chain_onnx, children),
     )

@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._checks import check_features, check_float_input, check_no_params
-from tinyjax._errors import ConfigError, ParamsError, ShapeError
+from tinyjax._checks import check_features, check_float_input
+from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.costs import layer_flops
 from tinyjax.layer import Layer, Params, Torch, cached, check_training, define, factory
 from tinyjax.nn import attention
@@ -63,9 +63,6 @@ def _apply(
     check_float_input(x, name)
     if jnp.ndim(x) < 2 or x.shape[-1] != parts["norm1"].out_features:
         raise ShapeError(name, (..., "T", parts["norm1"].out_features), tuple(jnp.shape(x)))
-    if not isinstance(params, dict) or set(params) != set(parts):
-        got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise ParamsError(name, f"a dict with {sorted(parts)}", got, what="params")
     attn = parts["self_attn"].raw_apply(params["self_attn"], parts["norm1"].raw_apply(params["norm1"], x), mask=mask)
     if rate and check_training(training, key, name):
         first, second = jax.random.split(key)  # type: ignore[arg-type]
@@ -121,32 +118,19 @@ def TransformerBlock(
     rate, causal = check_rate(dropout), bool(causal)
     parts = _parts(embed, heads, ratio * embed, causal)
     name = f"TransformerBlock({embed}, heads={heads}, mlp={ratio * embed}{', causal' if causal else ''})"
+    torch = dict(d_model=embed, nhead=heads, dim_feedforward=ratio * embed, dropout=rate, activation="gelu")
+    torch |= {"batch_first": True, "norm_first": True}
     return define(
-        "TransformerBlock",
         name,
-        functools.partial(_init, parts=parts),
         functools.partial(_apply, parts=parts, rate=rate, name=name),
+        params=parts,
         doc=f"``apply(params, x, *, mask=None, key=None, training=None) -> y``: {name}; "
         f"``(..., T, {embed})`` -> the same shape.",
         options=("key", "training") if rate else (),
         config={"embed_dim": embed, "num_heads": heads, "mlp_ratio": ratio, "dropout": rate, "causal": causal},
-        children=tuple(parts.values()),
         out_features=embed,  # no in_features: Sequential's build-time probe of one (E,) vector has no seq axis
-        torch=Torch(
-            "TransformerEncoderLayer",
-            {
-                "d_model": embed,
-                "nhead": heads,
-                "dim_feedforward": ratio * embed,
-                "dropout": rate,
-                "activation": "gelu",
-                "batch_first": True,
-                "norm_first": True,
-            },
-        ),
+        torch=Torch(torch, "TransformerEncoderLayer"),
         flops=functools.partial(_flops, parts=parts),
-        child_info=lambda: {name: part.param_info() for name, part in parts.items()},
-        oop="TransformerBlock",
         onnx=functools.partial(_onnx, parts=parts),
     )
 
@@ -160,11 +144,6 @@ def _onnx(graph: Any, names: Params, x: str, *, parts: dict[str, Layer]) -> str:
     h = graph.node("Add", [x, part("self_attn", part("norm1", x))])
     hidden = graph.layer(GELU(), (), part("linear1", part("norm2", h)))
     return graph.node("Add", [h, part("linear2", hidden)])
-
-
-def _init(key: jax.Array, *, parts: dict[str, Layer]) -> Params:
-    keys = jax.random.split(key, len(parts))
-    return {name: part.init(k) for (name, part), k in zip(parts.items(), keys, strict=True)}
 
 
 def decode(
@@ -192,13 +171,7 @@ def sinusoids(length: int, dim: int) -> np.ndarray:
     return table
 
 
-def _empty(key: jax.Array) -> Params:
-    del key
-    return ()
-
-
 def _add_sinusoids(params: Params, x: jax.Array, *, table: np.ndarray, name: str) -> jax.Array:
-    check_no_params(params, name)
     check_float_input(x, name)
     length, dim = table.shape
     if jnp.ndim(x) < 2 or x.shape[-1] != dim or x.shape[-2] > length:
@@ -224,9 +197,7 @@ def SinusoidalPositionalEncoding(max_seq_len: int, embed_dim: int) -> Layer:
     name = f"SinusoidalPositionalEncoding({length}, {dim})"
     table = sinusoids(length, dim)
     return define(
-        "SinusoidalPositionalEncoding",
         name,
-        _empty,
         functools.partial(_add_sinusoids, table=table, name=name),
         doc=f"``apply((), x) -> y``: {name}; ``(..., T, {dim})`` -> the same shape, ``T <= {length}``.",
         config={"max_seq_len": length, "embed_dim": dim},

@@ -121,15 +121,6 @@ __all__ = [
     "quantize_model",
 ]
 
-from tinyjax.oop.quantization import (  # noqa: E402  (appended: the int8 face of TinyTorch's module 15)
-    QuantizedLinear,
-    Quantizer,
-    analyze_model_sizes,
-    compare_model_sizes,
-    dequantize_int8,
-    quantize_int8,
-    quantize_model,
-)
 from tinyjax.oop.acceleration import (  # noqa: E402  (modules 16 and 18, appended)
     col2im,
     fused_gelu,
@@ -146,6 +137,15 @@ from tinyjax.oop.compression import (  # noqa: E402
     magnitude_prune,
     measure_sparsity,
     structured_prune,
+)
+from tinyjax.oop.quantization import (  # noqa: E402  (appended: the int8 face of TinyTorch's module 15)
+    QuantizedLinear,
+    Quantizer,
+    analyze_model_sizes,
+    compare_model_sizes,
+    dequantize_int8,
+    quantize_int8,
+    quantize_model,
 )
 
 __all__ += [

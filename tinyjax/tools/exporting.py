@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.export  # a submodule that `import jax` did not load in jax 0.6
+import jax.export  # a submodule: `import jax` does not load it on every supported jax
 import jax.numpy as jnp
 
 from tinyjax._checks import check_float_params

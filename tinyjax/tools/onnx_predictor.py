@@ -54,7 +54,7 @@ class OnnxPredictor:
         self.model = export_onnx(layer, params, features=self.features, dtype=self.input_dtype)  # checks the dtype
         self.session = ort.InferenceSession(self.model, _session_options(ort), providers=["CPUExecutionProvider"])
         # The C++ session under the Python wrapper, whose run() re-checks the input names on every call:
-        # called directly it measured ~15% faster at batch 1 (docs/performance.md). The public run if absent.
+        # called directly it is faster at small batches (docs/performance.md). The public run if absent.
         self._run = getattr(self.session, "_sess", self.session).run
         self._outputs = [OUTPUT]
         self._warmed: set[int] = set()
