@@ -24,6 +24,7 @@ int8 twin, and the tools (:func:`tinyjax.quantize`) walk a model with them.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -381,6 +382,11 @@ def _conv_onnx(
 # --- conversions, for the tools ----------------------------------------------------------------------------------
 
 
+def _math_of(layer: Layer) -> Any:
+    """The function a layer's apply computes, behind the params check ``define`` puts in front of it."""
+    return getattr(inspect.unwrap(layer.raw_apply), "func", None)
+
+
 def quantize_layer(
     layer: Layer, params: Params, *, per_channel: bool, activations: str | None, input_range: Any = None
 ) -> tuple[Layer, Params] | None:
@@ -390,7 +396,7 @@ def quantize_layer(
     activations: ``input_scale = input_range / 127``).
     """
     mode = _check_mode(activations)
-    base = getattr(layer.raw_apply, "func", None)
+    base = _math_of(layer)
     config = layer.config
     if base is linear._apply:
         twin = QuantizedLinear(
@@ -424,7 +430,7 @@ def quantize_layer(
 
 def dequantize_layer(layer: Layer, params: Params) -> tuple[Layer, Params] | None:
     """An int8 layer of this module and its params as the float layer (``weight = q * scale``); else None."""
-    base = getattr(layer.raw_apply, "func", None)
+    base = _math_of(layer)
     config = layer.config
     if base is _linear_apply:
         float_layer = linear.Linear(config["in_features"], config["out_features"], bias=config["bias"])
