@@ -19,6 +19,7 @@ from tinyjax._errors import (
     ConfigError,
     DTypeError,
     KeyArgumentError,
+    NoisyBenchmarkWarning,
     ParamsError,
     ShapeError,
     TinyjaxError,
@@ -45,6 +46,7 @@ from tinyjax.nn.transformer import SinusoidalPositionalEncoding, TransformerBloc
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
 from tinyjax.state import merge_state, split_state
 from tinyjax.tools import interop, sharding
+from tinyjax.tools.benchmarking import BenchmarkResult, Comparison, benchmark, compare
 from tinyjax.tools.exporting import export, load_exported
 from tinyjax.tools.predictor import Predictor, compile
 from tinyjax.tools.serialization import load, read_metadata, save
@@ -56,6 +58,11 @@ for _module in (linear, losses, interop, sharding):
     _sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[-1]}"] = _module
 
 __all__ = [
+    "BenchmarkResult",
+    "Comparison",
+    "NoisyBenchmarkWarning",
+    "benchmark",
+    "compare",
     "ArtifactError",
     "ConfigError",
     "DTypeError",
