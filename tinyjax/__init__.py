@@ -49,6 +49,7 @@ from tinyjax.tools import interop, sharding
 from tinyjax.tools.benchmarking import BenchmarkResult, Comparison, benchmark, compare
 from tinyjax.tools.exporting import export, load_exported
 from tinyjax.tools.predictor import Predictor, compile
+from tinyjax.tools.profiling import Profile, profile
 from tinyjax.tools.serialization import load, read_metadata, save
 from tinyjax.tools.summary import Summary, summary
 
@@ -76,6 +77,7 @@ __all__ = [
     "Params",
     "ParamsError",
     "Predictor",
+    "Profile",
     "Repeat",
     "Sequential",
     "SinusoidalPositionalEncoding",
@@ -100,6 +102,7 @@ __all__ = [
     "named_parameters",
     "param_bytes",
     "parameters",
+    "profile",
     "read_metadata",
     "save",
     "sharding",
