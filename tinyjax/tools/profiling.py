@@ -44,7 +44,7 @@ from tinyjax.layer import Layer, Params
 from tinyjax.params import count_params, param_bytes
 from tinyjax.state import merge_state, split_state
 from tinyjax.tools.benchmarking import benchmark
-from tinyjax.tools.summary import _size, leaf_layers
+from tinyjax.tools.summary import _size, leaf_layers, text_table
 
 __all__ = ["Memory", "Profile", "ProfileRow", "profile"]
 
@@ -202,15 +202,7 @@ class Profile:
         return f"{self.name}, input {self.input_shape}, {what}"
 
     def __str__(self) -> str:
-        titles, rows, total = self._table()
-        widths = [max(len(cells[i]) for cells in (titles, *rows, total)) for i in range(len(titles))]
-
-        def line(cells: tuple[str, ...]) -> str:
-            aligned = (c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-            return "  ".join(aligned).rstrip()
-
-        rule = "-" * len(line(titles))
-        return "\n".join([self._title(), line(titles), rule, *map(line, rows), rule, line(total), *self._footer()])
+        return "\n".join([self._title(), *text_table(*self._table()), *self._footer()])
 
     def to_markdown(self) -> str:
         titles, rows, total = self._table()

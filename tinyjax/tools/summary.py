@@ -82,21 +82,26 @@ class Summary:
             for r in self.rows
         ]
         total = _cells("total", "", "", self.params, self.param_bytes, self.flops, self.activation_bytes)
-        # Each column as wide as its widest cell, two spaces between: large numbers never run together.
-        widths = [max(len(cells[i]) for cells in (titles, *rows, total)) for i in range(len(titles))]
-
-        def line(cells: tuple[str, ...]) -> str:
-            aligned = (c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-            return "  ".join(aligned).rstrip()
-
-        rule = "-" * len(line(titles))
-        lines = [f"{self.name}, input {self.input_shape}", line(titles), rule, *map(line, rows), rule, line(total)]
+        lines = [f"{self.name}, input {self.input_shape}", *text_table(titles, rows, total)]
         if self.xla_flops is not None:
             lines.append(
                 f"XLA: {self.xla_flops:,.0f} FLOPs; arguments {_size(self.xla_argument_bytes)}, "
                 f"output {_size(self.xla_output_bytes)}, temporaries {_size(self.xla_temp_bytes)}"
             )
         return "\n".join(lines)
+
+
+def text_table(titles: tuple[str, ...], rows: list[tuple[str, ...]], total: tuple[str, ...]) -> list[str]:
+    """Lines of a table: the first two columns left-aligned, the rest right-aligned, a rule around the rows."""
+    # Each column as wide as its widest cell, two spaces between: large numbers never run together.
+    widths = [max(len(cells[i]) for cells in (titles, *rows, total)) for i in range(len(titles))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        aligned = (c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(aligned).rstrip()
+
+    rule = "-" * len(line(titles))
+    return [line(titles), rule, *map(line, rows), rule, line(total)]
 
 
 def _cells(path: str, name: str, shape: str, params: int, nbytes: int, flops: int, act: int) -> tuple[str, ...]:
