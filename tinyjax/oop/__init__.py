@@ -92,3 +92,7 @@ __all__ = [
     "manual_seed",
     "no_grad",
 ]
+
+from tinyjax.oop.profiling import Profiler, analyze_weight_distribution, quick_profile  # noqa: E402
+
+__all__ += ["Profiler", "analyze_weight_distribution", "quick_profile"]

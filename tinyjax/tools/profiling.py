@@ -46,7 +46,7 @@ from tinyjax.state import merge_state, split_state
 from tinyjax.tools.benchmarking import benchmark
 from tinyjax.tools.summary import _size, leaf_layers, text_table
 
-__all__ = ["Memory", "Profile", "ProfileRow", "profile"]
+__all__ = ["Memory", "Profile", "ProfileRow", "concrete", "profile", "program"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,7 +256,7 @@ def profile(
     batch = _batch(x_struct.shape)
     rows = []
     for path, leaf, leaf_params, leaf_x in leaf_layers(model, params, x_struct):
-        fn, fn_args = _program(leaf, leaf_params, leaf_x, training, loss)
+        fn, fn_args = program(leaf, leaf_params, leaf_x, training, loss)
         compiled = jax.jit(fn).lower(*fn_args).compile()
         costs = xla_costs(compiled)
         flops = int(costs.get("flops", 0)) if training else layer_flops(leaf, leaf_params, leaf_x)
@@ -279,7 +279,7 @@ def profile(
     if timing:
         total_time = sum(r.time_s or 0.0 for r in rows)
         rows = [dataclasses.replace(r, time_share=(r.time_s or 0.0) / total_time if total_time else 0.0) for r in rows]
-    fn, fn_args = _program(model, param_structs, x_struct, training, loss)
+    fn, fn_args = program(model, param_structs, x_struct, training, loss)
     start = time.perf_counter()
     compiled = jax.jit(fn).lower(*fn_args).compile()
     compile_s = time.perf_counter() - start
@@ -315,10 +315,14 @@ def _batch(shape: tuple[int, ...]) -> int:
     return int(shape[0]) if shape and shape[0] else 1
 
 
-def _program(
+def program(
     layer: Layer, params: Any, x: Any, training: bool, loss: Callable[[Any], jax.Array]
 ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """The function XLA compiles for one row or the whole model, and its (abstract) arguments."""
+    """The function XLA compiles for one row or the whole model, and its (abstract) arguments.
+
+    Inference: ``layer.raw_apply`` and ``(params, x)``. Training: one step, ``step(trainable, state,
+    opt_state, x) -> (trainable, opt_state, loss[, grad of x])`` with Adam (lr 1e-3).
+    """
     if not training:
         return layer.raw_apply, (params, x)
     trainable, state = split_state(layer, params)
@@ -351,13 +355,13 @@ def _program(
 
 def _time(compiled: Any, args: tuple[Any, ...], name: str) -> float:
     """Median seconds of one row's compiled program on arrays of its argument shapes."""
-    concrete = jax.tree_util.tree_map(_fill, args)
+    arrays = jax.tree_util.tree_map(concrete, args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoisyBenchmarkWarning)
-        return benchmark(compiled, *concrete, warmup=3, runs=20, min_time=0.02, name=name).median
+        return benchmark(compiled, *arrays, warmup=3, runs=20, min_time=0.02, name=name).median
 
 
-def _fill(leaf: Any) -> Any:
+def concrete(leaf: Any) -> Any:
     """A concrete array for an abstract argument: ones (indices 0 for integers, a key for keys)."""
     if not isinstance(leaf, jax.ShapeDtypeStruct):
         return leaf
