@@ -86,6 +86,32 @@ def rounds(candidates: list[Candidate], n_rounds: int, runs: int, min_time: floa
     return results
 
 
+def rounds_here(
+    candidates: dict[str, Any], n_rounds: int, runs: int, min_time: float = 0.0, seed: int = 0
+) -> dict[str, list[Any]]:
+    """The same rounds in this process: ``candidates`` maps a label to a callable without arguments.
+
+    For what must share one process (one program under different call paths): each round times
+    every candidate with ``tj.benchmark`` (its first call of the round apart), in a fresh random order.
+    """
+    import warnings
+
+    import tinyjax as tj
+
+    labels = list(candidates)
+    results: dict[str, list[Any]] = {label: [] for label in labels}
+    order = random.Random(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)  # summarise reports each CV
+        for _ in range(n_rounds):
+            order.shuffle(labels)
+            for label in labels:
+                results[label].append(
+                    tj.benchmark(candidates[label], warmup=0, runs=runs, min_time=min_time, name=label)
+                )
+    return results
+
+
 def summarise(results: dict[str, list[Any]], reference: str | None) -> dict[str, dict[str, Any]]:
     """Per candidate: the median over rounds of each round's median, and the per-round ratios to ``reference``."""
     out: dict[str, dict[str, Any]] = {}
