@@ -16,8 +16,9 @@ each row:
 The totals come from the whole model compiled as one program: XLA's FLOPs and bytes accessed, the
 compile time, and ``memory_analysis()`` (arguments, outputs, temporaries, peak). Fusion makes the
 whole program's bytes smaller than the sum of the rows'. XLA counts a loop's body once, so a
-Repeat's (a ``lax.scan``) XLA figures are its block's: the analytical FLOPs are the ones to trust
-there (``flops`` in the totals for inference).
+Repeat's (a ``lax.scan``) XLA figures are its block's: for inference the analytical FLOPs are the
+ones to trust there (``flops``, beside ``xla_flops``); with ``training=True`` every FLOPs figure is
+XLA's, so a Repeat's gradient step is counted for one pass of its block.
 
 With ``training=True`` the program is one gradient step: ``jax.value_and_grad`` of ``loss(y)``
 (default: the mean of ``y**2``) and an ``optax.adam`` update; the optimizer state's bytes are
