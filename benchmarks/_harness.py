@@ -29,31 +29,20 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 
-class Candidate:
-    """One candidate's process: built once, then ``time(runs, min_time)`` -> ``tj.BenchmarkResult``."""
+class Process:
+    """A Python process spoken to in JSON lines over pipes: ``request({"cmd": ...}) -> dict``."""
 
-    def __init__(self, label: str, target: str, args: list[Any], env: dict[str, str] | None = None) -> None:
-        self.label = label
-        path = os.pathsep.join(p for p in (str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")) if p)
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_harness.py"), "serve", target, json.dumps(args)],
+            [sys.executable, *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": path, **(env or {})},
+            env={**os.environ, **(env or {})},
         )
-        self.ready = self._read()  # {"ok": True, ...} or {"skipped": why} or {"error": why}
 
-    def time(self, runs: int, min_time: float, warmup: int = 2) -> Any:
-        import tinyjax as tj
-
-        reply = self._request({"cmd": "time", "runs": runs, "min_time": min_time, "warmup": warmup})
-        if "error" in reply:
-            raise RuntimeError(f"{self.label}: {reply['error']}")
-        return tj.BenchmarkResult.from_dict(reply)
-
-    def _request(self, message: dict[str, Any]) -> dict[str, Any]:
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(message) + "\n")
         self.proc.stdin.flush()
@@ -70,8 +59,28 @@ class Candidate:
     def close(self) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(BrokenPipeError, OSError):
-                self._request({"cmd": "quit"})
+                self.request({"cmd": "quit"})
             self.proc.wait(timeout=60)
+
+
+class Candidate(Process):
+    """One candidate's process: built once, then ``time(runs, min_time)`` -> ``tj.BenchmarkResult``."""
+
+    def __init__(self, label: str, target: str, args: list[Any], env: dict[str, str] | None = None) -> None:
+        self.label = label
+        path = os.pathsep.join(p for p in (str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")) if p)
+        super().__init__(
+            [str(HERE / "_harness.py"), "serve", target, json.dumps(args)], {"PYTHONPATH": path, **(env or {})}
+        )
+        self.ready = self._read()  # {"ok": True, ...} or {"skipped": why} or {"error": why}
+
+    def time(self, runs: int, min_time: float, warmup: int = 2) -> Any:
+        import tinyjax as tj
+
+        reply = self.request({"cmd": "time", "runs": runs, "min_time": min_time, "warmup": warmup})
+        if "error" in reply:
+            raise RuntimeError(f"{self.label}: {reply['error']}")
+        return tj.BenchmarkResult.from_dict(reply)
 
 
 def rounds(candidates: list[Candidate], n_rounds: int, runs: int, min_time: float, seed: int = 0) -> dict[str, Any]:

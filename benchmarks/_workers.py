@@ -8,59 +8,34 @@ driver asks one worker at a time to time itself, in rotating order, so only one 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from _harness import Process  # noqa: E402
+
 WARM_UP_S = 0.3  # each candidate runs this long before it is timed
 
 
-class Worker:
+class Worker(Process):
     """A candidate's process: ``request({"cmd": ...}) -> dict``."""
 
     def __init__(self, label: str, module: str, env: dict[str, str] | None = None) -> None:
         self.label, self.module = label, module
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_workers.py"), module],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
+        super().__init__([str(HERE / "_workers.py"), module], env)
         self.ready: dict[str, Any] | None = None
 
     def wait_ready(self) -> dict[str, Any]:
         if self.ready is None:
             self.ready = self._read()
         return self.ready
-
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            return {"error": (err.strip().splitlines() or ["worker died"])[-1]}
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(BrokenPipeError, OSError):
-                self.request({"cmd": "quit"})
-            self.proc.wait(timeout=30)
 
 
 def _serve(module_name: str) -> None:

@@ -41,7 +41,7 @@ def build(design: str, model: str, batch: int) -> tuple[Any, tuple[Any, ...]]:
     return builder(model, batch), ()
 
 
-# ---- tinyjax, functional: one jitted step -------------------------------------------------------
+# ---- tinyjax, functional: one jitted step (the step function of plain JAX, below) ------------------
 
 
 def tinyjax_model(model: str) -> Any:
@@ -60,35 +60,20 @@ def tinyjax_model(model: str) -> Any:
 
 def _tinyjax(model: str, batch: int) -> Any:
     import jax
-    import optax
 
     import tinyjax as tj
 
     layer = tinyjax_model(model)
     trainable, state = tj.split_state(layer, layer.init(jax.random.key(0)))
-    optimizer = optax.adam(1e-3)
-    x, y = (jax.device_put(a) for a in data(model, batch))
 
-    def loss_fn(trainable: Any, state: Any) -> Any:
+    def loss_fn(trainable: Any, state: Any, x: Any, y: Any) -> Any:
         if layer.stateful:
             logits, state = layer.apply(tj.merge_state(trainable, state), x, training=True)
         else:
             logits = layer.apply(trainable, x)
         return tj.losses.cross_entropy(logits, y), state
 
-    @jax.jit
-    def step(trainable: Any, state: Any, opt_state: Any) -> Any:
-        (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable, state)
-        updates, opt_state = optimizer.update(grads, opt_state, trainable)
-        return optax.apply_updates(trainable, updates), state, opt_state, loss
-
-    box = [trainable, state, optimizer.init(trainable)]
-
-    def run() -> Any:
-        *box[:], loss = step(*box)
-        return loss
-
-    return run
+    return _jax_step(loss_fn, trainable, state, tuple(jax.device_put(a) for a in data(model, batch)))
 
 
 # ---- the same models in plain JAX ---------------------------------------------------------------
