@@ -103,8 +103,6 @@ def test_a_named_candidate_runs_here_and_in_a_fresh_process():
     assert len(here.samples) == 5 and len(apart.samples) == 5
     assert apart.name == "benchmark_candidates:needs_env"
     assert apart.compile_s > 0
-    with pytest.raises(RuntimeError, match="TINYJAX_BENCH_TEST"):
-        tj.benchmark("benchmark_candidates:needs_env", 32, runs=5, min_time=0.0, isolate=True)
 
 
 def test_compare_of_two_results():
@@ -127,9 +125,9 @@ def test_twice_the_work_is_found_slower_and_the_same_work_is_not():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
         for _ in range(10):
-            slower = tj.compare((matmul, x2, w), (matmul, x, w), runs=60, min_time=0.08)
+            slower = tj.compare((matmul, x2, w), (matmul, x, w), rounds=20, runs=60, min_time=0.08)
             found += slower.significant and slower.ratio > 1 and slower.ci[0] > 1
-            same = tj.compare((matmul, x, w), (matmul, x, w), runs=60, min_time=0.08)
+            same = tj.compare((matmul, x, w), (matmul, x, w), rounds=20, runs=60, min_time=0.08)
             flagged += same.significant
     assert found == 10
     assert flagged <= 1
