@@ -1,4 +1,4 @@
-"""One process per candidate, driven in turns over pipes.
+"""One process per candidate, driven in turns over pipes; each times itself with ``tj.benchmark``.
 
 Each candidate runs in its own Python process, as its users would run it: its library's threads,
 its own XLA flags, and no other library's thread pool spinning beside it (OpenBLAS, OpenMP and
@@ -8,33 +8,28 @@ driver asks one worker at a time to time itself, in rotating order, so only one 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from _harness import Process  # noqa: E402
+
 WARM_UP_S = 0.3  # each candidate runs this long before it is timed
 
 
-class Worker:
+class Worker(Process):
     """A candidate's process: ``request({"cmd": ...}) -> dict``."""
 
     def __init__(self, label: str, module: str, env: dict[str, str] | None = None) -> None:
         self.label, self.module = label, module
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_workers.py"), module],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
+        super().__init__([str(HERE / "_workers.py"), module], env)
         self.ready: dict[str, Any] | None = None
 
     def wait_ready(self) -> dict[str, Any]:
@@ -42,31 +37,17 @@ class Worker:
             self.ready = self._read()
         return self.ready
 
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            return {"error": (err.strip().splitlines() or ["worker died"])[-1]}
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(BrokenPipeError, OSError):
-                self.request({"cmd": "quit"})
-            self.proc.wait(timeout=30)
-
 
 def _serve(module_name: str) -> None:
     """The worker's loop: import the candidate, then answer build / time / memory requests."""
     sys.path.insert(0, str(HERE))
+    import warnings
+
     import numpy as np
+
+    import tinyjax as tj  # importing it starts no XLA client: a NumPy or PyTorch worker gets no XLA threads
+
+    warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)  # the driver compares rounds, not single samples
     from _mlp import check_close, inputs, reference, weights
 
     def reply(obj: dict[str, Any]) -> None:
@@ -101,23 +82,16 @@ def _serve(module_name: str) -> None:
                     result["flops"], result["size"] = module.flops(), module.SIZE
                 if message.get("check", True):
                     result["max_abs_err"] = check_close(module_name, np.asarray(out), reference(layers, x))
-                warm_until = time.perf_counter() + WARM_UP_S  # first calls run slower (docs/performance.md)
-                while time.perf_counter() < warm_until:
-                    run()
-                start = time.perf_counter()
-                calls = 0
-                while time.perf_counter() - start < message["budget_s"] / 4 or calls < 2:
-                    run()
-                    calls += 1
-                per_call = (time.perf_counter() - start) / calls
+                # warm-up (first calls run slower, docs/performance.md), then size a round to the budget
+                tj.benchmark(run, warmup=0, runs=1, min_time=WARM_UP_S)
+                per_call = tj.benchmark(run, warmup=0, runs=2, min_time=message["budget_s"] / 4).median
                 result["calls"] = max(1, int(message["budget_s"] / per_call))
                 reply(result)
             elif cmd == "time":
-                start, cpu_start = time.perf_counter(), time.process_time()
-                for _ in range(message["calls"]):
-                    run()
-                n = message["calls"]
-                reply({"s": (time.perf_counter() - start) / n, "cpu_s": (time.process_time() - cpu_start) / n})
+                cpu_start = time.process_time()
+                timed = tj.benchmark(run, warmup=0, runs=message["calls"], min_time=0.0)
+                n = len(timed.samples) + 1  # and the round's first call, timed apart
+                reply({"s": timed.median, "mean_s": timed.mean, "cpu_s": (time.process_time() - cpu_start) / n})
             elif cmd == "memory":
                 memory = getattr(module, "memory", None)
                 reply(memory(layers, inputs(message["batch"])) if memory else {})

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
+import warnings
 from pathlib import Path
 
 import jax
@@ -23,12 +23,17 @@ import jax.numpy as jnp
 import tinyjax as tj
 
 
-def compile_seconds(layer: tj.Layer) -> float:
+def compile_seconds(layer: tj.Layer, repeats: int) -> float:
+    """Median seconds of ``repeats`` fresh compiles (a new ``jax.jit`` each: nothing cached), by ``tj.benchmark``."""
     params = layer.param_shapes()
     x = jax.ShapeDtypeStruct((32, 64), jnp.float32)
-    start = time.perf_counter()
-    jax.jit(lambda p, v: layer.raw_apply(p, v)).lower(params, x).compile()
-    return time.perf_counter() - start
+
+    def compile_once() -> object:
+        return jax.jit(lambda p, v: layer.raw_apply(p, v)).lower(params, x).compile()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
+        return tj.benchmark(compile_once, warmup=0, runs=repeats, min_time=0.0).median
 
 
 def main() -> None:
@@ -44,8 +49,8 @@ def main() -> None:
         start = time.perf_counter()
         unrolled = tj.Sequential([block] * depth)
         build = time.perf_counter() - start
-        unrolled_s = statistics.median(compile_seconds(unrolled) for _ in range(args.repeats))
-        repeat_s = statistics.median(compile_seconds(tj.Repeat(block, depth)) for _ in range(args.repeats))
+        unrolled_s = compile_seconds(unrolled, args.repeats)
+        repeat_s = compile_seconds(tj.Repeat(block, depth), args.repeats)
         rows.append({"depth": depth, "unrolled_s": unrolled_s, "unrolled_build_s": build, "repeat_s": repeat_s})
 
     lines = [

@@ -2,21 +2,28 @@
 
     python benchmarks/conv_layout.py [--repeats 50]
 
-For a few CNN-sized shapes, times a jit-compiled ``conv_general_dilated`` with
-``("NCHW", "OIHW", "NCHW")`` and with ``("NHWC", "HWIO", "NHWC")`` on the same numbers (median of
-``--repeats`` calls, after a warm-up), and prints the medians and the NCHW / NHWC ratio. The
-figures vary with the machine and with the load of other processes: read them as a ratio.
+For a few CNN-sized shapes, compares a jit-compiled ``conv_general_dilated`` with
+``("NCHW", "OIHW", "NCHW")`` against ``("NHWC", "HWIO", "NHWC")`` on the same numbers with
+``tj.compare`` (alternating rounds, at least ``--repeats`` samples each): the medians, the NCHW /
+NHWC ratio and its 95% interval. Writes ``results/conv_layout.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import sys
+import warnings
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import write
+
+import tinyjax as tj
 
 SHAPES = [  # (batch, in channels, height, width, out channels, kernel)
     (64, 1, 8, 8, 32, 3),  # examples/train_cnn.py's first conv
@@ -26,22 +33,13 @@ SHAPES = [  # (batch, in channels, height, width, out channels, kernel)
 ]
 
 
-def _median(fn, *args, repeats: int) -> float:
-    fn(*args).block_until_ready()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args).block_until_ready()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args()
-    print(f"jax {jax.__version__}, {jax.devices()[0].platform}, {jax.device_count()} device(s)")
-    print(f"{'shape (N, C, H, W) -> C_out, k':<34}{'NCHW ms':>10}{'NHWC ms':>10}{'NCHW/NHWC':>11}")
+    warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)  # each CV is in the JSON
+    lines = ["| shape (N, C, H, W) -> C_out, k | NCHW ms | NHWC ms | NCHW / NHWC (95% CI) |", "|---|---:|---:|---:|"]
+    rows = []
     for n, c, h, w, out, k in SHAPES:
         rng = np.random.default_rng(0)
         x = jnp.asarray(rng.standard_normal((n, c, h, w), np.float32))
@@ -54,9 +52,14 @@ def main() -> None:
         )
         x_t, k_t = jnp.transpose(x, (0, 2, 3, 1)), jnp.transpose(kernel, (2, 3, 1, 0))
         np.testing.assert_allclose(np.transpose(nchw(x, kernel), (0, 2, 3, 1)), nhwc(x_t, k_t), rtol=1e-4, atol=1e-3)
-        a = _median(nchw, x, kernel, repeats=args.repeats) * 1e3
-        b = _median(nhwc, x_t, k_t, repeats=args.repeats) * 1e3
-        print(f"{str((n, c, h, w)) + f' -> {out}, {k}':<34}{a:>10.3f}{b:>10.3f}{a / b:>11.2f}")
+        c_ = tj.compare((nchw, x, kernel), (nhwc, x_t, k_t), runs=args.repeats, min_time=0.2)
+        shape = f"{(n, c, h, w)} -> {out}, {k}"
+        lines.append(
+            f"| {shape} | {c_.a.median * 1e3:.3f} | {c_.b.median * 1e3:.3f} | "
+            f"{c_.ratio:.2f} ({c_.ci[0]:.2f}-{c_.ci[1]:.2f}) |"
+        )
+        rows.append({"shape": shape, **c_.to_dict(), "nchw": c_.a.to_dict(), "nhwc": c_.b.to_dict()})
+    print(write("conv_layout", {"rows": rows}, lines))
 
 
 if __name__ == "__main__":

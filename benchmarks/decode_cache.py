@@ -3,20 +3,19 @@
     python benchmarks/decode_cache.py [--quick]
 
 Both decoders are one jit-compiled ``lax.scan`` (``tinyjax.gpt.generate`` and
-``tinyjax.gpt.generate_uncached``), greedy, batch 1, on a small random GPT; each is compiled first,
-then timed (median of the repeats). Without a cache every step runs the model over the whole
-``max_seq_len`` buffer; with it, one token over the cached keys and values. A third column times
-the OOP face's loop (``tinyjax.oop.GPT.generate`` with ``enable_kv_cache``: a Python loop over the
-same compiled ``decode_step``, the cache an object updated in place). Prints a table and writes
-``benchmarks/results/decode_cache.json``.
+``tinyjax.gpt.generate_uncached``), greedy, batch 1, on a small random GPT; each is timed by
+``tj.benchmark`` (median of the repeats; the compiling first call apart). Without a cache every
+step runs the model over the whole ``max_seq_len`` buffer; with it, one token over the cached keys
+and values. A third column times the OOP face's loop (``tinyjax.oop.GPT.generate`` with
+``enable_kv_cache``: a Python loop over the same compiled ``decode_step``, the cache an object
+updated in place). Prints a table and writes ``benchmarks/results/decode_cache.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
+import warnings
 from pathlib import Path
 
 import jax
@@ -27,31 +26,26 @@ from tinyjax import oop
 
 
 def tokens_per_second(decode, model, params, prompt, steps: int, repeats: int) -> float:
-    jax.block_until_ready(decode(model, params, prompt, steps))  # compile
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(decode(model, params, prompt, steps))
-        times.append(time.perf_counter() - start)
-    return steps / statistics.median(times)
+    # the first call compiles: tj.benchmark keeps it apart
+    r = tj.benchmark(lambda: decode(model, params, prompt, steps), warmup=0, runs=repeats, min_time=0.0)
+    return steps / r.median
 
 
 def oop_tokens_per_second(model, params, prompt, steps: int, repeats: int) -> float:
     module = oop.GPT.from_functional(model, params)
     oop.enable_kv_cache(module)
-    module.generate(prompt, steps, temperature=0.0)  # compile prefill and decode_step
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(module.generate(prompt, steps, temperature=0.0).data)
-        times.append(time.perf_counter() - start)
-    return steps / statistics.median(times)
+    # the first call compiles prefill and decode_step: tj.benchmark keeps it apart
+    r = tj.benchmark(
+        lambda: module.generate(prompt, steps, temperature=0.0).array, warmup=0, runs=repeats, min_time=0.0
+    )
+    return steps / r.median
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)  # few repeats: the medians are what is reported
     lengths = (64, 128) if args.quick else (64, 128, 256, 512)
     repeats = 2 if args.quick else 5
     rows = []

@@ -10,7 +10,8 @@ weights and inputs, in a fresh random order each round, and the ratio is taken w
 A fourth row asks the embedded predictor for ``batch - 1`` rows (a NumPy array): they run padded in
 the bucket of ``batch`` and the first rows of the result are taken back, which is what every batch
 size that is not a bucket costs (its ratio is to hand-written ``jax.jit`` at ``batch`` rows).
-Each call is timed on its own, result ready (``block_until_ready``): latency, as a server sees it.
+Each call is timed on its own by ``tj.benchmark``, result ready (``block_until_ready``): latency, as a
+server sees it (``_harness.rounds_here``).
 Prints a markdown table; with ``--out`` writes ``predictor_overhead.json`` and ``.md``.
 """
 
@@ -18,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +28,11 @@ import jax.numpy as jnp
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _harness import rounds_here, summarise
 from _mlp import BATCHES, check_close, inputs, reference, weights
 from candidates.jax_jit import forward
 
 import tinyjax as tj
-
-
-def latency_us(run: Any, calls: int) -> float:
-    """Median latency of ``calls`` calls, each waited for."""
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        run().block_until_ready()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
 
 
 def measure(batch: int, rounds: int) -> dict[str, Any]:
@@ -65,24 +54,10 @@ def measure(batch: int, rounds: int) -> dict[str, Any]:
     want = reference(layers, inputs(batch))
     for label, run in runs.items():
         check_close(label, jax.device_get(run()), want[: len(inside)] if "padded" in label else want)
-        warm_until = time.perf_counter() + 0.3  # first calls run slower (docs/performance.md)
-        while time.perf_counter() < warm_until:
-            run().block_until_ready()
-    calls = max(5, min(200, int(0.02 / (latency_us(runs["jax.jit (hand-written)"], 5) * 1e-6))))
-    samples: dict[str, list[float]] = {label: [] for label in runs}
-    for _ in range(rounds):
-        order = list(runs)
-        random.shuffle(order)
-        for label in order:
-            samples[label].append(latency_us(runs[label], calls))
-    hand = samples["jax.jit (hand-written)"]
-    return {
-        label: {
-            "us": statistics.median(values),
-            "ratio_to_jit": statistics.median(v / h for v, h in zip(values, hand, strict=True)),
-        }
-        for label, values in samples.items()
-    }
+    # warm-up: the first calls run slower (docs/performance.md)
+    rounds_here(runs, 1, runs=1, min_time=0.3)
+    summary = summarise(rounds_here(runs, rounds, runs=20, min_time=0.02), "jax.jit (hand-written)")
+    return {label: {"us": row["median_s"] * 1e6, "ratio_to_jit": row["ratio"]} for label, row in summary.items()}
 
 
 def main() -> None:

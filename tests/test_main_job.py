@@ -24,3 +24,12 @@ def test_functional_example_runs():
     assert "Sequential output: (32, 10)" in out
     assert "ensemble logits: (8, 32, 10)" in out
     assert "caught: Sequential[0] Linear(784 -> 128)" in out
+
+
+def test_python_m_tinyjax_profile_prints_the_seed_mlps_profile(capsys):
+    from tinyjax.__main__ import main  # in this process: the command line's parsing and printing, no new interpreter
+
+    main(["profile"])
+    out = capsys.readouterr().out
+    for fragment in ["Linear(784 -> 128)", "FLOPs/sample", "7,000,384", "109,386", "peak", "%"]:
+        assert fragment in out, (fragment, out)

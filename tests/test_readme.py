@@ -31,6 +31,11 @@ BLOCKS = {
         "np.testing.assert_allclose(tj.load_exported(artifact)(x), predict(x), rtol=1e-5, atol=1e-5)\n"
         "np.testing.assert_allclose(y, predict(x), rtol=1e-5, atol=1e-5)",
     ),
+    "## Measuring: profile and benchmark": (
+        SEED + "import warnings\nwarnings.simplefilter('ignore', tj.NoisyBenchmarkWarning)\n",
+        "assert report.to_dict()['total']['params'] == 109386 and step.optimizer_state_bytes > 0\n"
+        "assert result.ci[0] <= result.median <= result.ci[1] and slower.ratio > 0",
+    ),
     "## ONNX: export, and ONNX Runtime on CPU": (
         SEED,
         "import onnx\nonnx.checker.check_model(onnx.load_from_string(onnx_bytes))\n"

@@ -19,6 +19,7 @@ from tinyjax._errors import (
     ConfigError,
     DTypeError,
     KeyArgumentError,
+    NoisyBenchmarkWarning,
     ParamsError,
     ShapeError,
     TinyjaxError,
@@ -46,8 +47,10 @@ from tinyjax.nn.transformer import SinusoidalPositionalEncoding, TransformerBloc
 from tinyjax.params import count_params, named_parameters, param_bytes, parameters
 from tinyjax.state import merge_state, split_state
 from tinyjax.tools import compress, interop, sharding
+from tinyjax.tools.benchmarking import BenchmarkResult, Comparison, benchmark, compare
 from tinyjax.tools.exporting import export, load_exported
 from tinyjax.tools.predictor import Predictor, compile
+from tinyjax.tools.profiling import Profile, profile
 from tinyjax.tools.quantization import QuantizationWarning, dequantize, quantize
 from tinyjax.tools.serialization import load, read_metadata, save
 from tinyjax.tools.summary import Summary, summary
@@ -58,6 +61,11 @@ for _module in (linear, losses, interop, sharding, compress):
     _sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[-1]}"] = _module
 
 __all__ = [
+    "BenchmarkResult",
+    "Comparison",
+    "NoisyBenchmarkWarning",
+    "benchmark",
+    "compare",
     "ArtifactError",
     "ConfigError",
     "DTypeError",
@@ -71,6 +79,7 @@ __all__ = [
     "Params",
     "ParamsError",
     "Predictor",
+    "Profile",
     "Repeat",
     "Sequential",
     "SinusoidalPositionalEncoding",
@@ -97,6 +106,7 @@ __all__ = [
     "named_parameters",
     "param_bytes",
     "parameters",
+    "profile",
     "read_metadata",
     "save",
     "sharding",

@@ -94,3 +94,7 @@ class WeightsMismatchError(TinyjaxError, ValueError):
         self.differences = differences
         lines = "\n  ".join(differences)
         super().__init__(f"{source} does not fit {target}: {len(differences)} difference(s)\n  {lines}")
+
+
+class NoisyBenchmarkWarning(UserWarning):
+    """Benchmark samples too spread out (coefficient of variation above the threshold) to support a claim."""

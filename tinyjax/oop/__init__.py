@@ -163,3 +163,31 @@ __all__ += [
     "unfused_gelu",
     "vectorized_matmul",
 ]
+
+from tinyjax.oop.profiling import Profiler, analyze_weight_distribution, quick_profile  # noqa: E402
+
+__all__ += ["Profiler", "analyze_weight_distribution", "quick_profile"]
+
+from tinyjax.oop.benchmarking import (  # noqa: E402
+    Benchmark,
+    BenchmarkReport,
+    BenchmarkResult,
+    BenchmarkSuite,
+    TinyMLPerf,
+    generate_submission,
+    precise_timer,
+    save_submission,
+    validate_submission_schema,
+)
+
+__all__ += [
+    "Benchmark",
+    "BenchmarkReport",
+    "BenchmarkResult",
+    "BenchmarkSuite",
+    "TinyMLPerf",
+    "generate_submission",
+    "precise_timer",
+    "save_submission",
+    "validate_submission_schema",
+]

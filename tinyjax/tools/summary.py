@@ -82,21 +82,26 @@ class Summary:
             for r in self.rows
         ]
         total = _cells("total", "", "", self.params, self.param_bytes, self.flops, self.activation_bytes)
-        # Each column as wide as its widest cell, two spaces between: large numbers never run together.
-        widths = [max(len(cells[i]) for cells in (titles, *rows, total)) for i in range(len(titles))]
-
-        def line(cells: tuple[str, ...]) -> str:
-            aligned = (c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-            return "  ".join(aligned).rstrip()
-
-        rule = "-" * len(line(titles))
-        lines = [f"{self.name}, input {self.input_shape}", line(titles), rule, *map(line, rows), rule, line(total)]
+        lines = [f"{self.name}, input {self.input_shape}", *text_table(titles, rows, total)]
         if self.xla_flops is not None:
             lines.append(
                 f"XLA: {self.xla_flops:,.0f} FLOPs; arguments {_size(self.xla_argument_bytes)}, "
                 f"output {_size(self.xla_output_bytes)}, temporaries {_size(self.xla_temp_bytes)}"
             )
         return "\n".join(lines)
+
+
+def text_table(titles: tuple[str, ...], rows: list[tuple[str, ...]], total: tuple[str, ...]) -> list[str]:
+    """Lines of a table: the first two columns left-aligned, the rest right-aligned, a rule around the rows."""
+    # Each column as wide as its widest cell, two spaces between: large numbers never run together.
+    widths = [max(len(cells[i]) for cells in (titles, *rows, total)) for i in range(len(titles))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        aligned = (c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(aligned).rstrip()
+
+    rule = "-" * len(line(titles))
+    return [line(titles), rule, *map(line, rows), rule, line(total)]
 
 
 def _cells(path: str, name: str, shape: str, params: int, nbytes: int, flops: int, act: int) -> tuple[str, ...]:
@@ -136,25 +141,39 @@ def summary(
     return Summary(layer.name, tuple(input_shape), tuple(rows), xla_flops, argument_bytes, output_bytes, temp_bytes)
 
 
-def _walk(layer: Layer, params: Params, x: jax.ShapeDtypeStruct, path: str) -> tuple[list[LayerRow], Any]:
-    """One row per layer; a chain (a Sequential) gives one row per child instead, paths ``"1.0"``."""
+def leaf_layers(
+    layer: Layer, params: Params, x: jax.ShapeDtypeStruct, path: str = ""
+) -> list[tuple[str, Layer, Any, Any]]:
+    """``(path, layer, params, input)`` of every row: a chain (a Sequential) gives its children's, paths ``"1.0"``.
+
+    ``input`` is the ``ShapeDtypeStruct`` the layer receives; the whole model's path is ``"-"``.
+    """
     if layer.chain:
-        rows: list[LayerRow] = []
+        leaves: list[tuple[str, Layer, Any, Any]] = []
         for i, (child, child_params) in enumerate(zip(layer.children, params, strict=True)):
-            child_rows, x = _walk(child, child_params, x, f"{path}.{i}" if path else str(i))
-            rows.extend(child_rows)
-        return rows, x
-    out = jax.eval_shape(layer.raw_apply, params, x)
-    flops = layer_flops(layer, params, x)
-    activation = math.prod(out.shape) * jnp.dtype(out.dtype).itemsize
-    row = LayerRow(
-        path or "-",
-        layer.kind,
-        layer.name,
-        tuple(out.shape),
-        count_params(params),
-        param_bytes(params),
-        flops,
-        activation,
-    )
-    return [row], out
+            leaves.extend(leaf_layers(child, child_params, x, f"{path}.{i}" if path else str(i)))
+            x = jax.eval_shape(child.raw_apply, child_params, x)
+        return leaves
+    return [(path or "-", layer, params, x)]
+
+
+def _walk(layer: Layer, params: Params, x: jax.ShapeDtypeStruct, path: str) -> tuple[list[LayerRow], Any]:
+    """One row per layer of :func:`leaf_layers`, and the model's output."""
+    rows: list[LayerRow] = []
+    out = x
+    for row_path, leaf, leaf_params, leaf_x in leaf_layers(layer, params, x, path):
+        out = jax.eval_shape(leaf.raw_apply, leaf_params, leaf_x)
+        activation = math.prod(out.shape) * jnp.dtype(out.dtype).itemsize
+        rows.append(
+            LayerRow(
+                row_path,
+                leaf.kind,
+                leaf.name,
+                tuple(out.shape),
+                count_params(leaf_params),
+                param_bytes(leaf_params),
+                layer_flops(leaf, leaf_params, leaf_x),
+                activation,
+            )
+        )
+    return rows, out

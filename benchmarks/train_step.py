@@ -1,0 +1,101 @@
+"""One training step (forward, backward, Adam) per design, each in its own process, in rounds.
+
+    python benchmarks/train_step.py [--quick] [--rounds N] [--only LABEL ...] [--models mlp64 ...]
+
+Designs: tinyjax functional (one jitted step), the same model in plain JAX, tinyjax.oop, PyTorch
+eager (default threads and 1 thread), Equinox, Flax NNX and TinyTorch itself (its NumPy code,
+extracted from a local git mirror at run time, skipped with a message otherwise; see
+``train_step_candidates.py``). Models: the seed MLP at batch 64 and 1024, the digits CNN at 64 and
+512, the tiny GPT (V 96, E 128, 4 blocks, 4 heads, T 64) at batch 16. Every candidate is timed by
+``tj.benchmark`` in its own process (``_harness.py``); each round takes the candidates in a fresh
+random order; figures are medians over rounds, ratios medians of the per-round ratios to tinyjax
+functional (their range in brackets). Writes ``results/train_step.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import Candidate, rounds, summarise, write
+
+TARGET = "train_step_candidates:build"
+REFERENCE = "tinyjax functional"
+DESIGNS = {  # label: (design, extra environment)
+    REFERENCE: ("tinyjax", {}),
+    "plain JAX": ("jax", {}),
+    "Equinox": ("equinox", {}),
+    "Flax NNX": ("nnx", {}),
+    "PyTorch eager": ("torch", {}),
+    "PyTorch eager (1 thread)": ("torch", {"OMP_NUM_THREADS": "1"}),
+    "tinyjax.oop": ("oop", {}),
+    "TinyTorch (NumPy)": ("tinytorch", {}),
+}
+MODELS = {  # key: (model, batch, title)
+    "mlp64": ("mlp", 64, "seed MLP, batch 64"),
+    "mlp1024": ("mlp", 1024, "seed MLP, batch 1024"),
+    "cnn64": ("cnn", 64, "digits CNN, batch 64"),
+    "cnn512": ("cnn", 512, "digits CNN, batch 512"),
+    "gpt16": ("gpt", 16, "tiny GPT (V 96, E 128, 4 blocks, 4 heads, T 64), batch 16"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds of short samples")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--only", nargs="*", help="design labels (default: all)")
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    args = parser.parse_args()
+    n_rounds = args.rounds or (2 if args.quick else 3)
+    runs, min_time = (5, 0.1) if args.quick else (10, 0.4)
+    designs = {k: v for k, v in DESIGNS.items() if not args.only or k in args.only or k == REFERENCE}
+    table: dict[str, dict[str, str]] = {}
+    data: dict[str, object] = {}
+    for key in args.models:
+        model, batch, title = MODELS[key]
+        candidates = []
+        for label, (design, env) in designs.items():
+            candidate = Candidate(label, TARGET, [design, model, batch], env)
+            candidates.append(candidate)
+            if not candidate.ready.get("ok"):
+                print(f"{title}: {label}: {candidate.ready}", file=sys.stderr)
+        try:
+            summary = summarise(rounds(candidates, n_rounds, runs, min_time), REFERENCE)
+        finally:
+            for candidate in candidates:
+                candidate.close()
+        data[key] = {
+            "title": title,
+            "rows": summary,
+            "skipped": {c.label: c.ready for c in candidates if not c.ready.get("ok")},
+        }
+        table[title] = {label: _cell(summary.get(label)) for label in designs}
+        print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in table[title].items()), file=sys.stderr)
+    labels = list(designs)
+    lines = [
+        f"Milliseconds per training step (median over {n_rounds} rounds) and, in brackets, the median and range of the "
+        f"per-round ratio to tinyjax functional; '-': not written for this model or skipped (see the JSON).",
+        "",
+        "| model | " + " | ".join(labels) + " |",
+        "|---|" + "---:|" * len(labels),
+        *(f"| {title} | " + " | ".join(cells[label] for label in labels) + " |" for title, cells in table.items()),
+    ]
+    print(write("train_step", {"rounds": n_rounds, "models": data}, lines))
+
+
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return "-"
+    ms = f"{row['median_s'] * 1e3:.2f}"
+    if "ratio" not in row:
+        return ms
+    low, high = row["ratio_range"]
+    return f"{ms} ({row['ratio']:.2f}, {low:.2f}-{high:.2f})"
+
+
+if __name__ == "__main__":
+    main()
