@@ -23,7 +23,8 @@ from tinyjax.oop.bridge import from_functional
 from tinyjax.oop.embeddings import Embedding, PositionalEncoding
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinyjax.oop.memoization import KVCache, disable_kv_cache, enable_kv_cache
-from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from tinyjax.oop.module import Functional, Module
+from tinyjax.oop.modules import GELU, Dropout, Linear, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d

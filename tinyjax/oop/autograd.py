@@ -20,14 +20,11 @@ import dataclasses
 import functools
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import jax
 
-if TYPE_CHECKING:
-    from tinyjax.oop.tensor import Tensor
-
-__all__ = ["Node", "apply", "apply_with_aux", "backward", "no_grad"]
+__all__ = ["Node", "Variable", "apply", "apply_with_aux", "backward", "no_grad"]
 
 
 class _Mode(threading.local):
@@ -51,8 +48,42 @@ def no_grad() -> Iterator[None]:
 class Node:
     """One recorded call: ``parents[i]`` receives the i-th cotangent that ``pullback(g)`` returns."""
 
-    parents: tuple[Tensor, ...]
+    parents: tuple[Variable, ...]
     pullback: Callable[[jax.Array], Sequence[jax.Array]]
+
+
+class Variable:
+    """What the tape knows of a value: its array, its node, whether it requires grad, its gradient.
+
+    :class:`~tinyjax.oop.Tensor` is a Variable with arithmetic; the results of a recorded call are
+    built as the class of its first Variable operand, so the tape never imports the Tensor.
+    """
+
+    __slots__ = ("_grad", "array", "node", "requires_grad")
+
+    array: jax.Array
+    node: Node | None
+    requires_grad: bool
+    _grad: Any
+
+    @classmethod
+    def wrap(cls, array: jax.Array, node: Node | None = None, requires_grad: bool | None = None) -> Self:
+        """A value over ``array`` as it is (its dtype kept, no copy): how operations and modules build them."""
+        value = cls.__new__(cls)
+        value.array = array
+        value.node = node
+        value.requires_grad = node is not None if requires_grad is None else requires_grad
+        value._grad = None
+        return value
+
+    def accumulate_grad(self, grad: jax.Array) -> None:
+        """``.grad += grad`` (``.grad = grad`` the first time); ignored unless ``requires_grad``."""
+        if not self.requires_grad:
+            return
+        if self._grad is None:
+            self._grad = type(self).wrap(grad)
+        else:
+            self._grad.array = self._grad.array + grad
 
 
 def _merge(mask: tuple[bool, ...], diff: Sequence[Any], rest: Sequence[Any]) -> list[Any]:
@@ -103,7 +134,7 @@ def apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] 
 
 def apply_with_aux(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None = None, **static: Any
-) -> tuple[Tensor, Any]:
+) -> tuple[Any, Any]:
     """:func:`apply` for an ``fn`` that returns ``(y, aux)``: ``(Tensor(y) on the tape, aux as it is)``.
 
     ``aux`` is not differentiated (BatchNorm's new running statistics from a training call): one
@@ -114,12 +145,11 @@ def apply_with_aux(
 
 def _record(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None, static: dict[str, Any], has_aux: bool
-) -> tuple[Tensor, Any]:
-    from tinyjax.oop.tensor import Tensor
-
+) -> tuple[Any, Any]:
     leaves, treedef = jax.tree_util.tree_flatten((args, kwargs or {}))
-    values = [leaf.array if isinstance(leaf, Tensor) else leaf for leaf in leaves]
-    mask = tuple(isinstance(leaf, Tensor) and leaf.requires_grad and _mode.recording for leaf in leaves)
+    Tensor = next(type(leaf) for leaf in leaves if isinstance(leaf, Variable))  # noqa: N806  (the result class)
+    values = [leaf.array if isinstance(leaf, Variable) else leaf for leaf in leaves]
+    mask = tuple(isinstance(leaf, Variable) and leaf.requires_grad and _mode.recording for leaf in leaves)
     frozen = tuple(sorted(static.items()))
     if not any(mask):
         out = _call(fn, treedef, frozen, values)
@@ -132,21 +162,19 @@ def _record(
     return Tensor.wrap(out, Node(parents, lambda g: _pullback(vjp, g))), (aux[0] if has_aux else None)
 
 
-def apply_eager(fn: Callable[[jax.Array], jax.Array], tensor: Tensor) -> Tensor:
+def apply_eager(fn: Callable[[jax.Array], jax.Array], tensor: Variable) -> Any:
     """``fn(tensor)`` with an uncompiled ``jax.vjp``: for closures (an index) that cannot key a cache."""
-    from tinyjax.oop.tensor import Tensor
-
     if not (tensor.requires_grad and _mode.recording):
-        return Tensor.wrap(fn(tensor.array))
+        return type(tensor).wrap(fn(tensor.array))
     out, vjp = jax.vjp(fn, tensor.array)
-    return Tensor.wrap(out, Node((tensor,), vjp))
+    return type(tensor).wrap(out, Node((tensor,), vjp))
 
 
-def _topological(root: Tensor) -> list[Tensor]:
+def _topological(root: Variable) -> list[Variable]:
     """Every Tensor that ``root`` depends on through recorded nodes, ``root`` last."""
-    order: list[Tensor] = []
+    order: list[Variable] = []
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Variable, bool]] = [(root, False)]
     while stack:
         tensor, expanded = stack.pop()
         if expanded:
@@ -161,7 +189,7 @@ def _topological(root: Tensor) -> list[Tensor]:
     return order
 
 
-def backward(root: Tensor, seed: jax.Array) -> None:
+def backward(root: Variable, seed: jax.Array) -> None:
     """Propagate ``seed`` (the cotangent of ``root``, its shape) back through the recorded graph."""
     cotangents: dict[int, jax.Array] = {id(root): seed}
     for tensor in reversed(_topological(root)):

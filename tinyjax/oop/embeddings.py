@@ -4,30 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import tinyjax as tj
-from tinyjax.layer import Layer
-from tinyjax.oop import autograd
-from tinyjax.oop._random import next_key
-from tinyjax.oop.spatial import ParamModule
+from tinyjax.nn import embedding
+from tinyjax.oop import autograd, bridge
+from tinyjax.oop.module import FunctionalModule
 from tinyjax.oop.tensor import Tensor, indices_of
 
 __all__ = ["Embedding", "PositionalEncoding"]
 
 
-class Embedding(ParamModule):
+class Embedding(FunctionalModule):
     """TinyTorch's ``Embedding(vocab_size, embed_dim)``: ``weight`` a Tensor ``(vocab_size, embed_dim)``.
 
     ``forward(indices)``: integer indices of any shape -> ``(*indices.shape, embed_dim)``. Out-of-range
     indices give NaN rows (TinyTorch raises; a compiled program cannot, see ``tinyjax.Embedding``).
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int) -> None:
-        layer = tj.Embedding(vocab_size, embed_dim)
-        self._hold(layer, layer.init(next_key()))
-        self._configure(layer)
+    weight: Tensor
 
-    def _configure(self, layer: Layer) -> None:
-        self.vocab_size, self.embed_dim = layer.config["num_embeddings"], layer.config["embedding_dim"]
+    def __init__(self, vocab_size: int, embed_dim: int) -> None:
+        self._build(embedding.Embedding(vocab_size, embed_dim))
+
+    def _configure(self) -> None:
+        self.vocab_size, self.embed_dim = self.layer.config["num_embeddings"], self.layer.config["embedding_dim"]
 
     def forward(self, indices: Any) -> Tensor:
         """Integer indices (or a Tensor of whole numbers, which TinyTorch stores as float32) -> embeddings."""
@@ -35,15 +33,22 @@ class Embedding(ParamModule):
         return autograd.apply(self.layer.apply, (self.param_tensors(), indices))
 
 
-class PositionalEncoding(ParamModule):
+class PositionalEncoding(FunctionalModule):
     """TinyTorch's learned ``PositionalEncoding(max_seq_len, embed_dim)``: ``x + position_embeddings[:T]``."""
 
+    weight: Tensor
+
     def __init__(self, max_seq_len: int, embed_dim: int) -> None:
-        layer = tj.PositionalEncoding(max_seq_len, embed_dim)
-        self._hold(layer, layer.init(next_key()))
-        self._configure(layer)
+        self._build(embedding.PositionalEncoding(max_seq_len, embed_dim))
+
+    def _configure(self) -> None:
+        self.max_seq_len, self.embed_dim = self.layer.config["max_seq_len"], self.layer.config["embed_dim"]
 
     @property
     def position_embeddings(self) -> Tensor:
         """TinyTorch's name for ``weight``, ``(max_seq_len, embed_dim)``."""
         return self.weight
+
+
+bridge.register(embedding.Embedding, Embedding)
+bridge.register(embedding.PositionalEncoding, PositionalEncoding)

@@ -19,7 +19,7 @@ import numpy as np
 
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.oop import autograd
-from tinyjax.oop.autograd import Node
+from tinyjax.oop.autograd import Variable
 
 __all__ = ["Tensor", "as_tensor"]
 
@@ -114,7 +114,7 @@ def _axis(axis: Any) -> Axis:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
-class Tensor:
+class Tensor(Variable):
     """An n-dimensional float32 array that can record gradients: ``Tensor(np.random.randn(32, 784))``.
 
     Args:
@@ -134,24 +134,14 @@ class Tensor:
         ``grad`` stores a float32 copy of it.
     """
 
-    __slots__ = ("_grad", "array", "node", "requires_grad")
+    __slots__ = ()
     __array_priority__ = 100  # NumPy defers to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.array: jax.Array = _float32(data)
         self.requires_grad = bool(requires_grad)
-        self._grad: Tensor | None = None
-        self.node: Node | None = None
-
-    @classmethod
-    def wrap(cls, array: jax.Array, node: Node | None = None, requires_grad: bool | None = None) -> Tensor:
-        """A Tensor over ``array`` as it is (its dtype kept, no copy): how operations and modules build them."""
-        tensor = cls.__new__(cls)
-        tensor.array = array
-        tensor.node = node
-        tensor.requires_grad = node is not None if requires_grad is None else requires_grad
-        tensor._grad = None
-        return tensor
+        self._grad = None
+        self.node = None
 
     # --- what it is -------------------------------------------------------------------------
     @property
@@ -252,15 +242,6 @@ class Tensor:
             if seed.shape != self.array.shape:
                 raise ShapeError("Tensor.backward", self.shape, tuple(seed.shape), what="gradient")
         autograd.backward(self, seed)
-
-    def accumulate_grad(self, grad: jax.Array) -> None:
-        """``.grad += grad`` (``.grad = grad`` the first time); ignored unless ``requires_grad``."""
-        if not self.requires_grad:
-            return
-        if self._grad is None:
-            self._grad = Tensor.wrap(grad)
-        else:
-            self._grad.array = self._grad.array + grad
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes ``None``)."""

@@ -14,13 +14,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-import tinyjax as tj
-from tinyjax._errors import ParamsError
-from tinyjax.layer import Layer, Params
-from tinyjax.nn import attention, gpt
-from tinyjax.oop import autograd
+from tinyjax.nn import attention, gpt, transformer
+from tinyjax.oop import autograd, bridge
 from tinyjax.oop._random import next_key
-from tinyjax.oop.modules import FunctionalModule
+from tinyjax.oop.module import FunctionalModule
 from tinyjax.oop.tensor import Tensor, array_of, as_tensor, indices_of
 
 __all__ = ["GPT", "MultiHeadAttention", "TransformerBlock", "create_causal_mask", "scaled_dot_product_attention"]
@@ -43,43 +40,7 @@ def create_causal_mask(seq_len: int) -> Tensor:
     return Tensor(jnp.tril(jnp.ones((1, seq_len, seq_len), jnp.float32)))
 
 
-class _Held(FunctionalModule):
-    """A module whose params are a pytree of Tensors over one functional layer's params."""
-
-    def _hold(self, layer: Layer, params: Params) -> None:
-        expected = str(jax.tree_util.tree_structure(layer.param_shapes()))
-        got = str(jax.tree_util.tree_structure(params))
-        if got != expected:
-            raise ParamsError(layer.name, expected, got, what="params")
-        self.layer = layer
-        self._tensors = jax.tree_util.tree_map(lambda a: Tensor.wrap(a, requires_grad=True), params)
-
-    @property
-    def params(self) -> Params:
-        return jax.tree_util.tree_map(lambda t: t.array, self._tensors, is_leaf=lambda t: isinstance(t, Tensor))
-
-    def param_tensors(self) -> Any:
-        return self._tensors
-
-    def parameters(self) -> list[Tensor]:
-        return jax.tree_util.tree_leaves(self._tensors, is_leaf=lambda t: isinstance(t, Tensor))
-
-    @classmethod
-    def from_functional(cls, layer: Layer, params: Params) -> Any:
-        """The module holding exactly ``params``' arrays (no copy), checked against ``layer``."""
-        module = cls.__new__(cls)
-        module._hold(layer, params)
-        module._configure()
-        return module
-
-    def _configure(self) -> None:
-        """Set the TinyTorch attributes from ``self.layer``."""
-
-    def __repr__(self) -> str:
-        return self.layer.name
-
-
-class MultiHeadAttention(_Held):
+class MultiHeadAttention(FunctionalModule):
     """TinyTorch's ``MultiHeadAttention(embed_dim, num_heads)``: ``forward(x, mask=None)``, (B, T, E) -> (B, T, E).
 
     ``mask``: broadcastable to (B, H, T, T), boolean (True: may attend) or additive (``-inf``
@@ -87,9 +48,7 @@ class MultiHeadAttention(_Held):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, *, causal: bool = False, key: jax.Array | None = None):
-        layer = tj.MultiHeadAttention(embed_dim, num_heads, causal=causal)
-        self._hold(layer, layer.init(next_key() if key is None else key))
-        self._configure()
+        self._build(attention.MultiHeadAttention(embed_dim, num_heads, causal=causal), key)
 
     def _configure(self) -> None:
         self.embed_dim, self.num_heads = self.layer.config["embed_dim"], self.layer.config["num_heads"]
@@ -100,7 +59,7 @@ class MultiHeadAttention(_Held):
         return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs)
 
 
-class TransformerBlock(_Held):
+class TransformerBlock(FunctionalModule):
     """TinyTorch's pre-norm ``TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout)``, ``forward(x, mask)``."""
 
     def __init__(
@@ -113,9 +72,7 @@ class TransformerBlock(_Held):
         causal: bool = True,
         key: jax.Array | None = None,
     ):
-        layer = tj.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob, causal=causal)
-        self._hold(layer, layer.init(next_key() if key is None else key))
-        self._configure()
+        self._build(transformer.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob, causal=causal), key)
 
     def _configure(self) -> None:
         self.embed_dim, self.num_heads = self.layer.config["embed_dim"], self.layer.config["num_heads"]
@@ -125,7 +82,7 @@ class TransformerBlock(_Held):
         return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs)
 
 
-class GPT(_Held):
+class GPT(FunctionalModule):
     """TinyTorch's ``GPT(vocab_size, embed_dim, num_layers, num_heads, max_seq_len)`` over :func:`tinyjax.GPT`.
 
     ``forward(tokens)``: (B, T) int -> logits (B, T, V). ``generate(prompt_tokens, max_new_tokens,
@@ -137,10 +94,7 @@ class GPT(_Held):
     def __init__(
         self, vocab_size: int, embed_dim: int, num_layers: int, num_heads: int, max_seq_len: int = 1024, **options: Any
     ):
-        layer = tj.GPT(vocab_size, embed_dim, num_layers, num_heads, max_seq_len)
-        key = options.pop("key", None)
-        self._hold(layer, layer.init(next_key() if key is None else key))
-        self._configure()
+        self._build(gpt.GPT(vocab_size, embed_dim, num_layers, num_heads, max_seq_len), options.pop("key", None))
 
     def _configure(self) -> None:
         embedding, positions, blocks, _, _ = self.layer.children
@@ -178,3 +132,7 @@ class GPT(_Held):
             return gpt.sample(logits, None)
         self.key, key = jax.random.split(self.key)
         return gpt.sample(logits, key, temperature, top_k)
+
+
+bridge.register(attention.MultiHeadAttention, MultiHeadAttention)
+bridge.register(transformer.TransformerBlock, TransformerBlock)
