@@ -6,6 +6,7 @@ from typing import Any
 
 from tinyjax.nn import embedding
 from tinyjax.oop import autograd, bridge
+from tinyjax.oop.functions import EmbeddingBackward
 from tinyjax.oop.module import FunctionalModule
 from tinyjax.oop.tensor import Tensor, indices_of
 
@@ -20,6 +21,7 @@ class Embedding(FunctionalModule):
     """
 
     weight: Tensor
+    grad_fn = EmbeddingBackward
 
     def __init__(self, vocab_size: int, embed_dim: int) -> None:
         self._build(embedding.Embedding(vocab_size, embed_dim))
@@ -30,7 +32,7 @@ class Embedding(FunctionalModule):
     def forward(self, indices: Any) -> Tensor:
         """Integer indices (or a Tensor of whole numbers, which TinyTorch stores as float32) -> embeddings."""
         indices = indices_of(indices, self.layer.name)
-        return autograd.apply(self.layer.apply, (self.param_tensors(), indices))
+        return autograd.apply(self.layer.apply, (self.param_tensors(), indices), grad_fn=self.grad_fn)
 
 
 class PositionalEncoding(FunctionalModule):

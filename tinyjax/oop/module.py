@@ -20,6 +20,7 @@ from tinyjax._errors import ParamsError
 from tinyjax.layer import Layer, Params, is_param_info
 from tinyjax.oop import autograd
 from tinyjax.oop._random import next_key
+from tinyjax.oop.autograd import Function
 from tinyjax.oop.tensor import Tensor, as_tensor
 from tinyjax.params import parameters
 
@@ -72,8 +73,16 @@ class FunctionalModule(Module):
     """
 
     layer: Layer
+    grad_fn: type[Function] = Function
+    """The class of the node ``forward`` records (``y._grad_fn``): TinyTorch's where it has one
+    (``ReLUBackward``), else one named after the module (``Conv2dBackward``)."""
     _names: tuple[str, ...] = ()
     _tree: Any = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "grad_fn" not in cls.__dict__:
+            cls.grad_fn = type(f"{cls.__name__}Backward", (Function,), {"__module__": cls.__module__})
 
     def _build(self, layer: Layer, key: jax.Array | None = None) -> None:
         """Hold fresh params of ``layer`` (drawn from the OOP stream unless ``key``) and configure."""
@@ -128,7 +137,7 @@ class FunctionalModule(Module):
 
     def forward(self, x: Any) -> Tensor:
         """``x``: a Tensor, NumPy or jax array, list or scalar (as ``Tensor(x)``); returns a Tensor."""
-        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)))
+        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), grad_fn=self.grad_fn)
 
     def to_functional(self) -> tuple[Layer, Params]:
         """``(layer, params)`` for the functional core, sharing this module's arrays (no copy)."""

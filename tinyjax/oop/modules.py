@@ -14,7 +14,7 @@ import jax
 
 from tinyjax.layer import Layer
 from tinyjax.nn import activations, dropout, linear
-from tinyjax.oop import autograd, bridge
+from tinyjax.oop import autograd, bridge, functions
 from tinyjax.oop._random import next_key
 from tinyjax.oop.module import FunctionalModule
 from tinyjax.oop.tensor import Tensor, as_tensor
@@ -62,11 +62,15 @@ class _Activation(FunctionalModule):
 class ReLU(_Activation):
     """``max(x, 0)``."""
 
+    grad_fn = functions.ReLUBackward
+
     factory = staticmethod(activations.ReLU)
 
 
 class Sigmoid(_Activation):
     """``1 / (1 + exp(-x))``."""
+
+    grad_fn = functions.SigmoidBackward
 
     factory = staticmethod(activations.Sigmoid)
 
@@ -86,6 +90,8 @@ class SiLU(_Activation):
 class GELU(_Activation):
     """GELU, exact (erf) by default; ``approximate=True`` is the tanh form (TinyTorch uses ``x * sigmoid(1.702 x)``)."""
 
+    grad_fn = functions.GELUBackward
+
     def __init__(self, approximate: bool = False) -> None:
         self._build(activations.GELU(approximate))
 
@@ -100,6 +106,8 @@ class Softmax(_Activation):
     TinyTorch's ``forward(x, dim=-1)`` lets a call choose the axis.
     """
 
+    grad_fn = functions.SoftmaxBackward
+
     def __init__(self, dim: int = -1) -> None:
         self._build(activations.Softmax(axis=dim))
 
@@ -108,7 +116,7 @@ class Softmax(_Activation):
 
     def forward(self, x: Any, dim: int | None = None) -> Tensor:
         layer = self.layer if dim is None else activations.Softmax(axis=dim)
-        return autograd.apply(layer.apply, ((), as_tensor(x)))
+        return autograd.apply(layer.apply, ((), as_tensor(x)), grad_fn=self.grad_fn)
 
     def __repr__(self) -> str:
         return f"Softmax(dim={self.dim})"
@@ -137,7 +145,7 @@ class Dropout(FunctionalModule):
             return tensor
         if key is None:
             self.key, key = jax.random.split(self.key)
-        return autograd.apply(self.layer.apply, ((), tensor), {"key": key})
+        return autograd.apply(self.layer.apply, ((), tensor), {"key": key}, grad_fn=self.grad_fn)
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"

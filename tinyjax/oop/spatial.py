@@ -81,7 +81,9 @@ class BatchNorm2d(_Norm):
     def forward(self, x: Any) -> Tensor:
         if not self.training:
             return super().forward(x)
-        y, state = autograd.apply_with_aux(self.layer.apply, (self.param_tensors(), as_tensor(x)), training=True)
+        y, state = autograd.apply_with_aux(
+            self.layer.apply, (self.param_tensors(), as_tensor(x)), grad_fn=self.grad_fn, training=True
+        )
         for name, value in state.items():  # the OOP answer: the object updates itself
             if value is not None:  # the trained entries of the state tree are None
                 setattr(self, name, value)

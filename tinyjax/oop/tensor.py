@@ -20,6 +20,7 @@ import numpy as np
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.oop import autograd
 from tinyjax.oop.autograd import Variable
+from tinyjax.oop.hostdata import host_data
 
 __all__ = ["Tensor", "as_tensor"]
 
@@ -124,9 +125,9 @@ class Tensor(Variable):
         its ``.grad``.
 
     Attributes:
-      data: the values as a NumPy array of shape ``shape``. On CPU it is a read-only view of the jax
-        buffer (``np.asarray(jax_array)``: no copy, about 1-3 us); on an accelerator reading it copies
-        the values to the host. Assign to it to replace the values (``w.data = w.data - lr * g``).
+      data: the values as a writable NumPy array of shape ``shape``: a copy of the jax array whose
+        in-place writes reach this Tensor (``p.data -= lr * p.grad.data``, ``w.data[0] = 1``; see
+        :mod:`tinyjax.oop.hostdata`). Assigning to it replaces the values (``w.data = values``).
       array: the jax array itself (no copy).
       requires_grad, grad: whether gradients are recorded; the accumulated gradient, a Tensor of
         ``shape`` (as in PyTorch; NumPy reads it as an array) or ``None`` before the first
@@ -146,7 +147,7 @@ class Tensor(Variable):
     # --- what it is -------------------------------------------------------------------------
     @property
     def data(self) -> np.ndarray[Any, Any]:
-        return np.asarray(self.array)
+        return host_data(self, self.array)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -188,8 +189,8 @@ class Tensor(Variable):
         return int(self.array.ndim)
 
     def numpy(self) -> np.ndarray[Any, Any]:
-        """The values as a NumPy array (the same view as ``data``)."""
-        return self.data
+        """The values as a NumPy array (a read-only view of the jax array on CPU: no copy)."""
+        return np.asarray(self.array)
 
     def copy(self) -> Tensor:
         """A Tensor with the same values and no graph (jax arrays are immutable: nothing is copied)."""

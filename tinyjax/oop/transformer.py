@@ -56,7 +56,7 @@ class MultiHeadAttention(FunctionalModule):
 
     def forward(self, x: Any, mask: Any = None) -> Tensor:
         kwargs = {} if mask is None else {"mask": array_of(mask)}
-        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs)
+        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs, grad_fn=self.grad_fn)
 
 
 class TransformerBlock(FunctionalModule):
@@ -79,7 +79,7 @@ class TransformerBlock(FunctionalModule):
 
     def forward(self, x: Any, mask: Any = None) -> Tensor:
         kwargs = {} if mask is None else {"mask": array_of(mask)}
-        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs)
+        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs, grad_fn=self.grad_fn)
 
 
 class GPT(FunctionalModule):
@@ -107,7 +107,9 @@ class GPT(FunctionalModule):
 
     def forward(self, tokens: Any) -> Tensor:
         """Token ids ``(B, T)`` (integers, or a Tensor of whole numbers) -> logits ``(B, T, vocab)``, recorded."""
-        return autograd.apply(self.layer.apply, (self.param_tensors(), indices_of(tokens, self.layer.name)))
+        return autograd.apply(
+            self.layer.apply, (self.param_tensors(), indices_of(tokens, self.layer.name)), grad_fn=self.grad_fn
+        )
 
     def generate(
         self, prompt_tokens: Any, max_new_tokens: int = 50, temperature: float = 1.0, top_k: int | None = None
