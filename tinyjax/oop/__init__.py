@@ -1,4 +1,4 @@
-"""TinyTorch's API (modules 01-07) on tinyjax's functional core: change the imports and it runs.
+"""TinyTorch's API (modules 01-07, 09, 11-13 and 17) on tinyjax's functional core: change the imports and it runs.
 
 ::
 
@@ -17,21 +17,26 @@ Autograd is a tape of ``jax.vjp`` nodes (:mod:`tinyjax.oop.autograd`): always on
 for inference, as in PyTorch.
 """
 
+from tinyjax.oop import constants as _constants
+from tinyjax.oop import functions as _functions
 from tinyjax.oop._random import manual_seed
 from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.bridge import from_functional
-from tinyjax.oop.embeddings import Embedding, PositionalEncoding
+from tinyjax.oop.constants import *  # noqa: F403  (TinyTorch's module constants, under their names)
+from tinyjax.oop.embeddings import Embedding, EmbeddingLayer, PositionalEncoding, create_sinusoidal_embeddings
+from tinyjax.oop.functions import *  # noqa: F403  (TinyTorch's backward classes)
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinyjax.oop.memoization import KVCache, disable_kv_cache, enable_kv_cache
 from tinyjax.oop.module import Functional, Module
 from tinyjax.oop.modules import GELU, Dropout, Linear, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
 from tinyjax.oop.sequential import Sequential
-from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d
+from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d, SimpleCNN
 from tinyjax.oop.tensor import Tensor
 from tinyjax.oop.training import CosineSchedule, Trainer, clip_grad_norm
 from tinyjax.oop.transformer import (
     GPT,
+    MLP,
     MultiHeadAttention,
     TransformerBlock,
     create_causal_mask,
@@ -47,6 +52,12 @@ def enable_autograd(quiet: bool = True) -> None:
 
 
 __all__ = [
+    *_constants.__all__,
+    *_functions.__all__,
+    "MLP",
+    "EmbeddingLayer",
+    "SimpleCNN",
+    "create_sinusoidal_embeddings",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",

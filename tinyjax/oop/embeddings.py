@@ -1,16 +1,20 @@
-"""TinyTorch's module 11: ``Embedding(vocab_size, embed_dim)``, ``PositionalEncoding(max_seq_len, embed_dim)``."""
+"""TinyTorch's module 11: ``Embedding``, ``PositionalEncoding``, ``EmbeddingLayer`` and the sinusoidal table."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from tinyjax.nn import embedding
+import numpy as np
+
+from tinyjax._errors import ConfigError
+from tinyjax.nn import embedding, transformer
 from tinyjax.oop import autograd, bridge
 from tinyjax.oop.functions import EmbeddingBackward
-from tinyjax.oop.module import FunctionalModule
-from tinyjax.oop.tensor import Tensor, indices_of
+from tinyjax.oop.module import FunctionalModule, Module
+from tinyjax.oop.tensor import Tensor, array_of, indices_of
 
-__all__ = ["Embedding", "PositionalEncoding"]
+__all__ = ["Embedding", "EmbeddingLayer", "PositionalEncoding", "create_sinusoidal_embeddings"]
 
 
 class Embedding(FunctionalModule):
@@ -54,3 +58,62 @@ class PositionalEncoding(FunctionalModule):
 
 bridge.register(embedding.Embedding, Embedding)
 bridge.register(embedding.PositionalEncoding, PositionalEncoding)
+
+
+def create_sinusoidal_embeddings(max_seq_len: int, embed_dim: int) -> Tensor:
+    """TinyTorch's fixed ``(max_seq_len, embed_dim)`` table: ``sin`` on even features, ``cos`` on odd ones."""
+    return Tensor(transformer.sinusoids(max_seq_len, embed_dim))
+
+
+class EmbeddingLayer(Module):
+    """TinyTorch's module 11 ``EmbeddingLayer(vocab_size, embed_dim, max_seq_len=512, pos_encoding='learned',
+    scale_embeddings=False)``: token embeddings, scaled by ``sqrt(embed_dim)`` if asked, plus positions.
+
+    ``pos_encoding``: ``'learned'`` (a :class:`PositionalEncoding`), ``'sinusoidal'`` (the fixed
+    table of :func:`create_sinusoidal_embeddings`) or None. ``forward(tokens)``: ``(B, T)`` ->
+    ``(B, T, embed_dim)``, or ``(T,)`` -> ``(T, embed_dim)``.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        max_seq_len: int = 512,
+        pos_encoding: str | None = "learned",
+        scale_embeddings: bool = False,
+    ) -> None:
+        if pos_encoding not in ("learned", "sinusoidal", None):
+            raise ConfigError(
+                f"EmbeddingLayer: pos_encoding must be 'learned', 'sinusoidal' or None, got {pos_encoding!r}"
+            )
+        self.vocab_size, self.embed_dim, self.max_seq_len = vocab_size, embed_dim, max_seq_len
+        self.pos_encoding_type, self.scale_embeddings = pos_encoding, scale_embeddings
+        self.token_embedding = Embedding(vocab_size, embed_dim)
+        self.pos_encoding: Any = {
+            "learned": lambda: PositionalEncoding(max_seq_len, embed_dim),
+            "sinusoidal": lambda: create_sinusoidal_embeddings(max_seq_len, embed_dim),
+            None: lambda: None,
+        }[pos_encoding]()
+
+    def forward(self, tokens: Any) -> Tensor:
+        single = len(getattr(tokens, "shape", np.shape(tokens))) == 1
+        if single:
+            tokens = np.asarray(array_of(tokens))[None]
+        x = self.token_embedding(tokens)
+        if self.scale_embeddings:
+            x = x * math.sqrt(self.embed_dim)
+        if self.pos_encoding_type == "learned":
+            x = self.pos_encoding(x)
+        elif self.pos_encoding_type == "sinusoidal":
+            x = x + Tensor.wrap(self.pos_encoding.array[: x.shape[1]])
+        return x[0] if single else x
+
+    def parameters(self) -> list[Tensor]:
+        learned = self.pos_encoding.parameters() if self.pos_encoding_type == "learned" else []
+        return [*self.token_embedding.parameters(), *learned]
+
+    def __repr__(self) -> str:
+        return (
+            f"EmbeddingLayer(vocab_size={self.vocab_size}, embed_dim={self.embed_dim}, "
+            f"pos_encoding={self.pos_encoding_type!r})"
+        )

@@ -18,6 +18,7 @@ from tinyjax.nn import losses
 from tinyjax.oop import autograd
 from tinyjax.oop import tensor as _tensor
 from tinyjax.oop.autograd import Function
+from tinyjax.oop.constants import EPSILON
 
 __all__ = [
     "AddBackward",
@@ -40,8 +41,6 @@ __all__ = [
     "SumBackward",
     "TransposeBackward",
 ]
-
-EPSILON = 1e-7  # TinyTorch clips probabilities to [EPSILON, 1 - EPSILON] in its binary cross-entropy
 
 
 class AddBackward(Function):

@@ -13,10 +13,10 @@ import jax.numpy as jnp
 
 from tinyjax.nn import losses
 from tinyjax.oop import autograd
-from tinyjax.oop.functions import EPSILON, bce_of_probabilities
+from tinyjax.oop.functions import bce_of_probabilities
 from tinyjax.oop.tensor import Tensor, as_tensor
 
-__all__ = ["EPSILON", "BinaryCrossEntropyLoss", "CrossEntropyLoss", "MSELoss", "log_softmax"]
+__all__ = ["BinaryCrossEntropyLoss", "CrossEntropyLoss", "MSELoss", "log_softmax"]
 
 
 def _log_softmax(x: jax.Array, axis: int) -> jax.Array:

@@ -12,7 +12,6 @@ from typing import Any
 import jax.numpy as jnp
 
 from tinyjax._errors import ConfigError
-from tinyjax.nn import gpt
 from tinyjax.oop.tensor import Tensor, array_of
 
 __all__ = ["KVCache", "disable_kv_cache", "enable_kv_cache"]
@@ -65,15 +64,39 @@ class KVCache:
         return {"total_mb": total / 2**20, "per_layer_mb": total / self.num_layers / 2**20}
 
 
+_NEEDS = ("embed_dim", "num_layers", "num_heads", "max_seq_len")
+
+
 def enable_kv_cache(model: Any, batch_size: int = 1) -> KVCache:
-    """Attach a cache to an OOP ``GPT``: its ``generate`` then decodes one compiled step per token."""
-    if not hasattr(model, "kv_cache"):
-        raise ConfigError(f"enable_kv_cache needs a tinyjax.oop.GPT, got {type(model).__name__}")
-    shape = gpt.init_cache(model.layer, batch_size)["key"].shape
-    model.kv_cache = KVCache(batch_size, shape[2], shape[0], shape[3], shape[4])
-    return model.kv_cache
+    """Attach a :class:`KVCache` sized from the model's ``embed_dim``, ``num_layers``, ``num_heads`` and
+    ``max_seq_len`` (any model with those attributes, as TinyTorch's); returns it.
+
+    The cache is ``model._kv_cache`` and ``model._cache_enabled`` is True, as in TinyTorch. A
+    :class:`~tinyjax.oop.GPT` also gets it as ``kv_cache``: its ``generate`` then prefills once and
+    decodes one compiled step per token. Another model's forward is left as it is (TinyTorch
+    patches its blocks' attention; here the cache is there for the model's own code to use).
+    Raises AttributeError naming the attributes the model lacks.
+    """
+    missing = [name for name in _NEEDS if not hasattr(model, name)]
+    if missing:
+        raise AttributeError(f"enable_kv_cache reads {', '.join(_NEEDS)}; {type(model).__name__} has no {missing}")
+    if model.embed_dim % model.num_heads:
+        raise ConfigError(
+            f"enable_kv_cache: embed_dim {model.embed_dim} is not divisible by num_heads {model.num_heads}"
+        )
+    cache = KVCache(
+        batch_size, model.max_seq_len, model.num_layers, model.num_heads, model.embed_dim // model.num_heads
+    )
+    model._kv_cache, model._cache_enabled = cache, True
+    if hasattr(model, "kv_cache"):
+        model.kv_cache = cache
+    return cache
 
 
 def disable_kv_cache(model: Any) -> None:
     """Detach the cache: ``generate`` recomputes the whole sequence each step again."""
-    model.kv_cache = None
+    model._cache_enabled = False
+    if hasattr(model, "_kv_cache"):
+        del model._kv_cache
+    if hasattr(model, "kv_cache"):
+        model.kv_cache = None

@@ -90,7 +90,7 @@ class FunctionalModule(Module):
         self._configure()
 
     def _hold(self, layer: Layer, params: Params) -> None:
-        _check_structure(layer, params)
+        check_structure(layer, params)
         self.layer = layer
         held = jax.tree_util.tree_map(
             lambda array, info: array if info.state else Tensor.wrap(array, requires_grad=True),
@@ -166,7 +166,7 @@ def _is_tensor(value: Any) -> bool:
     return isinstance(value, Tensor)
 
 
-def _check_structure(layer: Layer, params: Params) -> None:
+def check_structure(layer: Layer, params: Params) -> None:
     """Refuse params whose tree or shapes are not ``layer``'s, naming the layer (ParamsError)."""
     expected = layer.param_shapes()
     if str(jax.tree_util.tree_structure(params)) != str(jax.tree_util.tree_structure(expected)):

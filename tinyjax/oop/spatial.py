@@ -19,9 +19,11 @@ import jax
 from tinyjax.nn import basic, conv, normalization, pooling
 from tinyjax.oop import autograd, bridge
 from tinyjax.oop.module import FunctionalModule
+from tinyjax.oop.modules import ReLU
+from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.tensor import Tensor, as_tensor
 
-__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Flatten", "LayerNorm", "MaxPool2d"]
+__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Flatten", "LayerNorm", "MaxPool2d", "SimpleCNN"]
 
 
 class _Configured(FunctionalModule):
@@ -134,3 +136,23 @@ for _factory, _cls in (
     (basic.Flatten, Flatten),
 ):
     bridge.register(_factory, _cls)
+
+
+class SimpleCNN(Sequential):
+    """TinyTorch's module 09 ``SimpleCNN(num_classes=10)``: two ``Conv2d(3x3, padding=1)`` + ReLU + ``MaxPool2d(2)``.
+
+    ``forward(x)``: ``(B, 3, H, W)`` -> the flattened features ``(B, 32 * H/4 * W/4)`` (2048 for
+    32 x 32 images), as TinyTorch's, which has no classifier head yet at this module;
+    ``num_classes`` is kept for the head a later module adds. ``parameters()``: the two convolutions'
+    weights and biases. Unlike TinyTorch's, the features stay on the tape (``backward()`` reaches
+    the convolutions).
+    """
+
+    def __init__(self, num_classes: int = 10) -> None:
+        self.num_classes = num_classes
+        self.conv1 = Conv2d(3, 16, 3, padding=1)
+        self.pool1 = MaxPool2d(2, stride=2)
+        self.conv2 = Conv2d(16, 32, 3, padding=1)
+        self.pool2 = MaxPool2d(2, stride=2)
+        self.flattened_size = 32 * 8 * 8
+        super().__init__(self.conv1, ReLU(), self.pool1, self.conv2, ReLU(), self.pool2, Flatten())

@@ -14,13 +14,18 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from tinyjax.layer import Layer, Params
 from tinyjax.nn import attention, gpt, transformer
 from tinyjax.oop import autograd, bridge
 from tinyjax.oop._random import next_key
-from tinyjax.oop.module import FunctionalModule
+from tinyjax.oop.autograd import Function
+from tinyjax.oop.constants import MASK_VALUE
+from tinyjax.oop.module import FunctionalModule, Module, check_structure
+from tinyjax.oop.modules import GELU, Linear
+from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.tensor import Tensor, array_of, as_tensor, indices_of
 
-__all__ = ["GPT", "MultiHeadAttention", "TransformerBlock", "create_causal_mask", "scaled_dot_product_attention"]
+__all__ = ["GPT", "MLP", "MultiHeadAttention", "TransformerBlock", "create_causal_mask", "scaled_dot_product_attention"]
 
 
 def scaled_dot_product_attention(Q: Any, K: Any, V: Any, mask: Any = None) -> tuple[Tensor, Tensor]:  # noqa: N803
@@ -40,23 +45,138 @@ def create_causal_mask(seq_len: int) -> Tensor:
     return Tensor(jnp.tril(jnp.ones((1, seq_len, seq_len), jnp.float32)))
 
 
-class MultiHeadAttention(FunctionalModule):
+def heads_to_projections(params: Params, num_heads: int) -> dict[str, dict[str, jax.Array]]:
+    """The functional layer's head-major params as TinyTorch's four ``(E, E)`` projections ``q, k, v, out``.
+
+    ``in_proj_weight`` ``(E, 3, H, D)`` gives the q, k and v weights (their columns ordered head by
+    head, as TinyTorch's ``reshape(B, T, H, D)`` reads them), ``out_proj_weight`` ``(H, D, E)`` the
+    output weight (its rows in the order the heads are concatenated); biases likewise.
+    """
+    embed = params["out_proj_weight"].shape[-1]
+    projections = {}
+    for i, name in enumerate(("q", "k", "v")):
+        projections[name] = {"weight": params["in_proj_weight"][:, i].reshape(embed, embed)}
+        if "in_proj_bias" in params:
+            projections[name]["bias"] = params["in_proj_bias"][i].reshape(embed)
+    projections["out"] = {"weight": params["out_proj_weight"].reshape(embed, embed)}
+    if "out_proj_bias" in params:
+        projections["out"]["bias"] = params["out_proj_bias"]
+    return projections
+
+
+def projections_to_heads(projections: Any, num_heads: int) -> dict[str, jax.Array]:
+    """The inverse of :func:`heads_to_projections` (traceable: the OOP forward runs it inside ``jax.vjp``)."""
+    embed = projections["q"]["weight"].shape[0]
+    head_dim = embed // num_heads
+    params = {
+        "in_proj_weight": jnp.stack(
+            [projections[n]["weight"].reshape(embed, num_heads, head_dim) for n in ("q", "k", "v")], axis=1
+        ),
+        "out_proj_weight": projections["out"]["weight"].reshape(num_heads, head_dim, embed),
+    }
+    if "bias" in projections["q"]:
+        params["in_proj_bias"] = jnp.stack([projections[n]["bias"].reshape(num_heads, head_dim) for n in "qkv"])
+        params["out_proj_bias"] = projections["out"]["bias"]
+    return params
+
+
+def _attend(projections: Any, x: jax.Array, mask: Any = None, *, layer: Layer) -> jax.Array:
+    params = projections_to_heads(projections, layer.config["num_heads"])
+    return layer.apply(params, x) if mask is None else layer.apply(params, x, mask=mask)
+
+
+def tinytorch_mask(mask: Any) -> jax.Array:
+    """TinyTorch's attention mask as the functional layer's: ``(B, T, T)`` gets a head axis; a boolean
+    mask is True where a query may attend; a number mask ``m`` (1: attend, 0: not) adds ``(1 - m) * MASK_VALUE``."""
+    m = array_of(mask)
+    if m.ndim == 3:
+        m = m[:, None]
+    return m if m.dtype == jnp.bool_ else (1.0 - m.astype(jnp.float32)) * MASK_VALUE
+
+
+class MultiHeadAttention(Module):
     """TinyTorch's ``MultiHeadAttention(embed_dim, num_heads)``: ``forward(x, mask=None)``, (B, T, E) -> (B, T, E).
 
-    ``mask``: broadcastable to (B, H, T, T), boolean (True: may attend) or additive (``-inf``
-    forbids), as :func:`tinyjax.MultiHeadAttention`'s.
+    Holds TinyTorch's four projections, ``q_proj``, ``k_proj``, ``v_proj``, ``out_proj`` (each a
+    :class:`~tinyjax.oop.Linear` ``(E, E)`` with bias: 8 parameters); the functional
+    :func:`tinyjax.MultiHeadAttention` keeps head-major params, and ``forward`` (one recorded call)
+    and ``to_functional`` convert between the two (:func:`projections_to_heads`). ``mask``:
+    TinyTorch's, ``(B, T, T)`` or broadcastable to ``(B, H, T, T)``, 1 where a query may attend and 0
+    where not (or boolean).
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, *, causal: bool = False, key: jax.Array | None = None):
-        self._build(attention.MultiHeadAttention(embed_dim, num_heads, causal=causal), key)
+    grad_fn = type("MultiHeadAttentionBackward", (Function,), {"__module__": __name__})
 
-    def _configure(self) -> None:
-        self.embed_dim, self.num_heads = self.layer.config["embed_dim"], self.layer.config["num_heads"]
+    def __init__(self, embed_dim: int, num_heads: int, *, causal: bool = False, key: jax.Array | None = None):
+        layer = attention.MultiHeadAttention(embed_dim, num_heads, causal=causal)
+        self._adopt(layer, layer.init(next_key() if key is None else key))
+
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> MultiHeadAttention:
+        """The module over ``layer`` whose projections are ``params``' head-major arrays, rearranged."""
+        check_structure(layer, params)
+        module = cls.__new__(cls)
+        module._adopt(layer, params)
+        return module
+
+    def _adopt(self, layer: Layer, params: Params) -> None:
+        self.layer = layer
+        self.embed_dim, self.num_heads = layer.config["embed_dim"], layer.config["num_heads"]
         self.head_dim = self.embed_dim // self.num_heads
+        projections = heads_to_projections(params, self.num_heads)
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (
+            Linear.from_params(projections[name]) for name in ("q", "k", "v", "out")
+        )
+        self._source = (params, self._arrays())  # to_functional gives these very arrays back while unchanged
+
+    def _projections(self) -> dict[str, Any]:
+        return {n: getattr(self, f"{n}_proj").param_tensors() for n in ("q", "k", "v", "out")}
+
+    def _arrays(self) -> list[jax.Array]:
+        return [t.array for t in self.parameters()]
+
+    def parameters(self) -> list[Tensor]:
+        return [t for proj in (self.q_proj, self.k_proj, self.v_proj, self.out_proj) for t in proj.parameters()]
+
+    @property
+    def params(self) -> Params:
+        """The functional layer's head-major params (the arrays it was built from, while no projection changed)."""
+        source, arrays = self._source
+        if all(a is b for a, b in zip(arrays, self._arrays(), strict=True)):
+            return source
+        return projections_to_heads(
+            {n: getattr(self, f"{n}_proj").params for n in ("q", "k", "v", "out")}, self.num_heads
+        )
+
+    def to_functional(self) -> tuple[Layer, Params]:
+        return self.layer, self.params
 
     def forward(self, x: Any, mask: Any = None) -> Tensor:
-        kwargs = {} if mask is None else {"mask": array_of(mask)}
-        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs, grad_fn=self.grad_fn)
+        kwargs = {} if mask is None else {"mask": tinytorch_mask(mask)}
+        args = (self._projections(), as_tensor(x))
+        return autograd.apply(_attend, args, kwargs, grad_fn=self.grad_fn, layer=self.layer)
+
+    def __repr__(self) -> str:
+        return self.layer.name
+
+
+class MLP(Sequential):
+    """TinyTorch's module 13 ``MLP(embed_dim, hidden_dim=None, dropout_prob=0.1)``: ``linear1``, ``gelu``, ``linear2``.
+
+    ``(..., embed_dim)`` -> ``(..., embed_dim)`` through ``hidden_dim`` (``4 * embed_dim`` by
+    default) features. TinyTorch's MLP takes ``dropout_prob`` and applies no dropout; so does this one.
+    """
+
+    def __init__(self, embed_dim: int, hidden_dim: int | None = None, dropout_prob: float = 0.1) -> None:
+        self.embed_dim = embed_dim
+        self.hidden_dim = 4 * embed_dim if hidden_dim is None else hidden_dim
+        self.dropout_prob = dropout_prob
+        self.linear1, self.gelu, self.linear2 = (
+            Linear(embed_dim, self.hidden_dim),
+            GELU(),
+            Linear(self.hidden_dim, embed_dim),
+        )
+        super().__init__(self.linear1, self.gelu, self.linear2)
 
 
 class TransformerBlock(FunctionalModule):
@@ -78,7 +198,7 @@ class TransformerBlock(FunctionalModule):
         self.embed_dim, self.num_heads = self.layer.config["embed_dim"], self.layer.config["num_heads"]
 
     def forward(self, x: Any, mask: Any = None) -> Tensor:
-        kwargs = {} if mask is None else {"mask": array_of(mask)}
+        kwargs = {} if mask is None else {"mask": tinytorch_mask(mask)}
         return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs, grad_fn=self.grad_fn)
 
 
