@@ -23,6 +23,7 @@ from tinyjax.oop.constants import MASK_VALUE
 from tinyjax.oop.module import FunctionalModule, Module, check_structure
 from tinyjax.oop.modules import GELU, Linear
 from tinyjax.oop.sequential import Sequential
+from tinyjax.oop.spatial import LayerNorm
 from tinyjax.oop.tensor import Tensor, array_of, as_tensor, indices_of
 
 __all__ = ["GPT", "MLP", "MultiHeadAttention", "TransformerBlock", "create_causal_mask", "scaled_dot_product_attention"]
@@ -129,7 +130,8 @@ class MultiHeadAttention(Module):
         )
         self._source = (params, self._arrays())  # to_functional gives these very arrays back while unchanged
 
-    def _projections(self) -> dict[str, Any]:
+    def projections(self) -> dict[str, Any]:
+        """``{"q": {"weight": Tensor, "bias": Tensor}, "k": ..., "v": ..., "out": ...}``: the projections' Tensors."""
         return {n: getattr(self, f"{n}_proj").param_tensors() for n in ("q", "k", "v", "out")}
 
     def _arrays(self) -> list[jax.Array]:
@@ -153,7 +155,7 @@ class MultiHeadAttention(Module):
 
     def forward(self, x: Any, mask: Any = None) -> Tensor:
         kwargs = {} if mask is None else {"mask": tinytorch_mask(mask)}
-        args = (self._projections(), as_tensor(x))
+        args = (self.projections(), as_tensor(x))
         return autograd.apply(_attend, args, kwargs, grad_fn=self.grad_fn, layer=self.layer)
 
     def __repr__(self) -> str:
@@ -178,9 +180,31 @@ class MLP(Sequential):
         )
         super().__init__(self.linear1, self.gelu, self.linear2)
 
+    @classmethod
+    def of(cls, linear1: Linear, linear2: Linear) -> MLP:
+        """The MLP of these two Linears (``in -> hidden``, ``hidden -> in``), with an exact GELU between."""
+        mlp = cls.__new__(cls)
+        (mlp.embed_dim, mlp.hidden_dim), mlp.dropout_prob = linear1.weight.shape, 0.0
+        mlp.linear1, mlp.gelu, mlp.linear2 = linear1, GELU(), linear2
+        Sequential.__init__(mlp, linear1, mlp.gelu, linear2)
+        return mlp
 
-class TransformerBlock(FunctionalModule):
-    """TinyTorch's pre-norm ``TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout)``, ``forward(x, mask)``."""
+
+def _block(parts: Any, x: jax.Array, mask: Any = None, *, layer: Layer) -> jax.Array:
+    params = {**parts, "self_attn": projections_to_heads(parts["self_attn"], layer.config["num_heads"])}
+    return layer.apply(params, x) if mask is None else layer.apply(params, x, mask=mask)
+
+
+class TransformerBlock(Module):
+    """TinyTorch's pre-norm ``TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob)``, ``forward(x, mask)``.
+
+    Holds TinyTorch's parts: ``attention`` (a :class:`MultiHeadAttention`, four projections),
+    ``ln1``, ``ln2`` (:class:`~tinyjax.oop.LayerNorm`) and ``mlp`` (:class:`MLP`); ``forward`` is
+    one recorded call of the functional :func:`tinyjax.TransformerBlock` on them. ``causal=True``
+    (the default here, a decoder block; TinyTorch passes a mask instead) masks future positions.
+    """
+
+    grad_fn = type("TransformerBlockBackward", (Function,), {"__module__": __name__})
 
     def __init__(
         self,
@@ -192,14 +216,65 @@ class TransformerBlock(FunctionalModule):
         causal: bool = True,
         key: jax.Array | None = None,
     ):
-        self._build(transformer.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob, causal=causal), key)
+        layer = transformer.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob, causal=causal)
+        self._adopt(layer, layer.init(next_key() if key is None else key))
 
-    def _configure(self) -> None:
-        self.embed_dim, self.num_heads = self.layer.config["embed_dim"], self.layer.config["num_heads"]
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> TransformerBlock:
+        """The block over ``layer`` holding ``params``' arrays (attention's rearranged into its projections)."""
+        check_structure(layer, params)
+        module = cls.__new__(cls)
+        module._adopt(layer, params)
+        return module
+
+    def _adopt(self, layer: Layer, params: Params) -> None:
+        self.layer = layer
+        self.embed_dim, self.num_heads = layer.config["embed_dim"], layer.config["num_heads"]
+        norm1, attn, norm2, linear1, linear2 = layer.children
+        self.ln1 = LayerNorm.from_functional(norm1, params["norm1"])
+        self.attention = MultiHeadAttention.from_functional(attn, params["self_attn"])
+        self.ln2 = LayerNorm.from_functional(norm2, params["norm2"])
+        self.mlp = MLP.of(
+            Linear.from_functional(linear1, params["linear1"]), Linear.from_functional(linear2, params["linear2"])
+        )
+        self._source = (params, [t.array for t in self.parameters()])
+
+    def _parts(self) -> dict[str, Any]:
+        return {
+            "norm1": self.ln1.param_tensors(),
+            "self_attn": self.attention.projections(),
+            "norm2": self.ln2.param_tensors(),
+            "linear1": self.mlp.linear1.param_tensors(),
+            "linear2": self.mlp.linear2.param_tensors(),
+        }
+
+    def parameters(self) -> list[Tensor]:
+        return [*self.attention.parameters(), *self.ln1.parameters(), *self.ln2.parameters(), *self.mlp.parameters()]
+
+    @property
+    def params(self) -> Params:
+        """The functional block's params (the arrays it was built from, while no part changed)."""
+        source, arrays = self._source
+        if all(a is b.array for a, b in zip(arrays, self.parameters(), strict=True)):
+            return source
+        parts = {
+            "norm1": self.ln1.params,
+            "self_attn": self.attention.params,
+            "norm2": self.ln2.params,
+            "linear1": self.mlp.linear1.params,
+            "linear2": self.mlp.linear2.params,
+        }
+        return parts
+
+    def to_functional(self) -> tuple[Layer, Params]:
+        return self.layer, self.params
 
     def forward(self, x: Any, mask: Any = None) -> Tensor:
         kwargs = {} if mask is None else {"mask": tinytorch_mask(mask)}
-        return autograd.apply(self.layer.apply, (self.param_tensors(), as_tensor(x)), kwargs, grad_fn=self.grad_fn)
+        return autograd.apply(_block, (self._parts(), as_tensor(x)), kwargs, grad_fn=self.grad_fn, layer=self.layer)
+
+    def __repr__(self) -> str:
+        return self.layer.name
 
 
 class GPT(FunctionalModule):
