@@ -26,7 +26,7 @@ from tinyjax.oop.constants import *  # noqa: F403  (TinyTorch's module constants
 from tinyjax.oop.embeddings import Embedding, EmbeddingLayer, PositionalEncoding, create_sinusoidal_embeddings
 from tinyjax.oop.functions import *  # noqa: F403  (TinyTorch's backward classes)
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
-from tinyjax.oop.memoization import KVCache, disable_kv_cache, enable_kv_cache
+from tinyjax.oop.memoization import KVCache, create_kv_cache, disable_kv_cache, enable_kv_cache
 from tinyjax.oop.module import Functional, Module
 from tinyjax.oop.modules import GELU, Dropout, Linear, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
@@ -58,6 +58,7 @@ __all__ = [
     "EmbeddingLayer",
     "SimpleCNN",
     "create_sinusoidal_embeddings",
+    "create_kv_cache",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",

@@ -12,7 +12,7 @@ from tinyjax.nn import embedding, transformer
 from tinyjax.oop import autograd, bridge
 from tinyjax.oop.functions import EmbeddingBackward
 from tinyjax.oop.module import FunctionalModule, Module
-from tinyjax.oop.tensor import Tensor, array_of, indices_of
+from tinyjax.oop.tensor import Tensor, indices_of
 
 __all__ = ["Embedding", "EmbeddingLayer", "PositionalEncoding", "create_sinusoidal_embeddings"]
 
@@ -98,7 +98,7 @@ class EmbeddingLayer(Module):
     def forward(self, tokens: Any) -> Tensor:
         single = len(getattr(tokens, "shape", np.shape(tokens))) == 1
         if single:
-            tokens = np.asarray(array_of(tokens))[None]
+            tokens = tokens.reshape(1, -1) if isinstance(tokens, Tensor) else np.asarray(tokens)[None]
         x = self.token_embedding(tokens)
         if self.scale_embeddings:
             x = x * math.sqrt(self.embed_dim)

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from tinyjax._errors import ConfigError
 from tinyjax.oop.tensor import Tensor, array_of
 
-__all__ = ["KVCache", "disable_kv_cache", "enable_kv_cache"]
+__all__ = ["KVCache", "create_kv_cache", "disable_kv_cache", "enable_kv_cache"]
 
 
 class KVCache:
@@ -60,8 +60,20 @@ class KVCache:
         self.state["length"] = self.state["length"] + 1
 
     def get_memory_usage(self) -> dict[str, float]:
+        """``total_mb``, ``per_layer_mb``, ``cache_tensors`` (a key and a value per layer), ``total_elements``."""
         total = sum(self.state[name].nbytes for name in ("key", "value"))
-        return {"total_mb": total / 2**20, "per_layer_mb": total / self.num_layers / 2**20}
+        elements = sum(self.state[name].size for name in ("key", "value"))
+        return {
+            "total_mb": total / 2**20,
+            "per_layer_mb": total / self.num_layers / 2**20,
+            "cache_tensors": 2 * self.num_layers,
+            "total_elements": elements,
+        }
+
+
+def create_kv_cache(batch_size: int, max_seq_len: int, num_layers: int, num_heads: int, head_dim: int) -> KVCache:
+    """TinyTorch's factory: an empty :class:`KVCache` of these sizes."""
+    return KVCache(batch_size, max_seq_len, num_layers, num_heads, head_dim)
 
 
 _NEEDS = ("embed_dim", "num_layers", "num_heads", "max_seq_len")
