@@ -1,6 +1,5 @@
-"""Tensor: TinyTorch's storage rules (float32, .data a NumPy array), arithmetic against NumPy, shapes, errors."""
+"""Tensor: TinyTorch's storage rules (float32, .data a writable NumPy copy), arithmetic against NumPy, shapes, errors."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
