@@ -1,4 +1,4 @@
-"""Tensor: TinyTorch's storage rules (float32, .data a writable NumPy copy), arithmetic against NumPy, shapes, errors."""
+"""Tensor: TinyTorch's storage rules (float32, .data a writable copy), arithmetic against NumPy, shapes, errors."""
 
 import jax.numpy as jnp
 import numpy as np
