@@ -18,7 +18,7 @@ def test_multihead_attention_forward_is_the_functional_apply():
     np.testing.assert_array_equal(np.asarray(module(x).data), layer.apply(params, x))
     mask = np.tril(np.ones((5, 5), bool))
     np.testing.assert_array_equal(np.asarray(module(x, mask).data), layer.apply(params, x, mask=mask))
-    assert len(module.parameters()) == 4 and module.head_dim == 4
+    assert len(module.parameters()) == 8 and module.head_dim == 4  # TinyTorch's q, k, v, out projections
 
 
 def test_transformer_block_round_trip_shares_the_arrays():

@@ -1,4 +1,4 @@
-"""TinyTorch's API (modules 01-07) on tinyjax's functional core: change the imports and it runs.
+"""TinyTorch's API (its twenty modules) on tinyjax's functional core: change the imports and it runs.
 
 ::
 
@@ -17,17 +17,53 @@ Autograd is a tape of ``jax.vjp`` nodes (:mod:`tinyjax.oop.autograd`): always on
 for inference, as in PyTorch.
 """
 
+from tinyjax.oop import constants as _constants
+from tinyjax.oop import functions as _functions
 from tinyjax.oop._random import manual_seed
+from tinyjax.oop.acceleration import col2im, fused_gelu, im2col, tiled_matmul, unfused_gelu, vectorized_matmul
 from tinyjax.oop.autograd import no_grad
+from tinyjax.oop.benchmarking import (
+    Benchmark,
+    BenchmarkReport,
+    BenchmarkResult,
+    BenchmarkSuite,
+    TinyMLPerf,
+    generate_submission,
+    precise_timer,
+    save_submission,
+    validate_submission_schema,
+)
 from tinyjax.oop.bridge import from_functional
+from tinyjax.oop.compression import (
+    Compressor,
+    KnowledgeDistillation,
+    compress_model,
+    low_rank_approximate,
+    magnitude_prune,
+    measure_sparsity,
+    structured_prune,
+)
+from tinyjax.oop.constants import *  # noqa: F403  (TinyTorch's module constants, under their names)
 from tinyjax.oop.data import Compose, DataLoader, Dataset, RandomCrop, RandomHorizontalFlip, TensorDataset
-from tinyjax.oop.embeddings import Embedding, PositionalEncoding
+from tinyjax.oop.embeddings import Embedding, EmbeddingLayer, PositionalEncoding, create_sinusoidal_embeddings
+from tinyjax.oop.functions import *  # noqa: F403  (TinyTorch's backward classes)
 from tinyjax.oop.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
-from tinyjax.oop.memoization import KVCache, disable_kv_cache, enable_kv_cache
-from tinyjax.oop.modules import GELU, Dropout, Functional, Linear, Module, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from tinyjax.oop.memoization import KVCache, create_kv_cache, disable_kv_cache, enable_kv_cache
+from tinyjax.oop.module import Functional, Module
+from tinyjax.oop.modules import GELU, Dropout, Linear, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from tinyjax.oop.optim import SGD, Adam, AdamW, Optimizer
+from tinyjax.oop.profiling import Profiler, analyze_weight_distribution, quick_profile
+from tinyjax.oop.quantization import (
+    QuantizedLinear,
+    Quantizer,
+    analyze_model_sizes,
+    compare_model_sizes,
+    dequantize_int8,
+    quantize_int8,
+    quantize_model,
+)
 from tinyjax.oop.sequential import Sequential
-from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d
+from tinyjax.oop.spatial import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, LayerNorm, MaxPool2d, SimpleCNN
 from tinyjax.oop.tensor import Tensor
 from tinyjax.oop.text import (
     BPETokenizer,
@@ -40,6 +76,7 @@ from tinyjax.oop.text import (
 from tinyjax.oop.training import CosineSchedule, Trainer, clip_grad_norm
 from tinyjax.oop.transformer import (
     GPT,
+    MLP,
     MultiHeadAttention,
     TransformerBlock,
     create_causal_mask,
@@ -55,38 +92,24 @@ def enable_autograd(quiet: bool = True) -> None:
 
 
 __all__ = [
-    "AvgPool2d",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "Conv2d",
-    "Embedding",
-    "Flatten",
-    "LayerNorm",
-    "MaxPool2d",
-    "PositionalEncoding",
-    "GELU",
-    "SGD",
+    *_constants.__all__,
+    *_functions.__all__,
+    # 01-07: tensor, activations, layers, losses, autograd, optimizers, training
     "Adam",
     "AdamW",
     "BinaryCrossEntropyLoss",
     "CosineSchedule",
     "CrossEntropyLoss",
-    "GPT",
-    "KVCache",
-    "MultiHeadAttention",
-    "TransformerBlock",
-    "create_causal_mask",
-    "disable_kv_cache",
-    "scaled_dot_product_attention",
-    "enable_kv_cache",
     "Dropout",
     "Functional",
+    "GELU",
     "Layer",
     "Linear",
     "MSELoss",
     "Module",
     "Optimizer",
     "ReLU",
+    "SGD",
     "Sequential",
     "SiLU",
     "Sigmoid",
@@ -100,18 +123,56 @@ __all__ = [
     "log_softmax",
     "manual_seed",
     "no_grad",
+    # 08 data loading, 10 tokenization
+    "BPETokenizer",
+    "CharTokenizer",
     "Compose",
     "DataLoader",
     "Dataset",
     "RandomCrop",
     "RandomHorizontalFlip",
     "TensorDataset",
-    "BPETokenizer",
-    "CharTokenizer",
     "Tokenizer",
     "analyze_tokenization",
     "create_tokenizer",
     "tokenize_dataset",
+    # 09 spatial, 11 embeddings, 12 attention, 13 transformers, 17 memoization
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Embedding",
+    "EmbeddingLayer",
+    "Flatten",
+    "GPT",
+    "KVCache",
+    "LayerNorm",
+    "MLP",
+    "MaxPool2d",
+    "MultiHeadAttention",
+    "PositionalEncoding",
+    "SimpleCNN",
+    "TransformerBlock",
+    "create_causal_mask",
+    "create_kv_cache",
+    "create_sinusoidal_embeddings",
+    "disable_kv_cache",
+    "enable_kv_cache",
+    "scaled_dot_product_attention",
+    # 14 profiling, 19 benchmarking, 20 capstone
+    "Benchmark",
+    "BenchmarkReport",
+    "BenchmarkResult",
+    "BenchmarkSuite",
+    "Profiler",
+    "TinyMLPerf",
+    "analyze_weight_distribution",
+    "generate_submission",
+    "precise_timer",
+    "quick_profile",
+    "save_submission",
+    "validate_submission_schema",
+    # 15 quantization
     "QuantizedLinear",
     "Quantizer",
     "analyze_model_sizes",
@@ -119,36 +180,7 @@ __all__ = [
     "dequantize_int8",
     "quantize_int8",
     "quantize_model",
-]
-
-from tinyjax.oop.acceleration import (  # noqa: E402  (modules 16 and 18, appended)
-    col2im,
-    fused_gelu,
-    im2col,
-    tiled_matmul,
-    unfused_gelu,
-    vectorized_matmul,
-)
-from tinyjax.oop.compression import (  # noqa: E402
-    Compressor,
-    KnowledgeDistillation,
-    compress_model,
-    low_rank_approximate,
-    magnitude_prune,
-    measure_sparsity,
-    structured_prune,
-)
-from tinyjax.oop.quantization import (  # noqa: E402  (appended: the int8 face of TinyTorch's module 15)
-    QuantizedLinear,
-    Quantizer,
-    analyze_model_sizes,
-    compare_model_sizes,
-    dequantize_int8,
-    quantize_int8,
-    quantize_model,
-)
-
-__all__ += [
+    # 16 compression, 18 acceleration
     "Compressor",
     "KnowledgeDistillation",
     "col2im",
@@ -162,32 +194,4 @@ __all__ += [
     "tiled_matmul",
     "unfused_gelu",
     "vectorized_matmul",
-]
-
-from tinyjax.oop.profiling import Profiler, analyze_weight_distribution, quick_profile  # noqa: E402
-
-__all__ += ["Profiler", "analyze_weight_distribution", "quick_profile"]
-
-from tinyjax.oop.benchmarking import (  # noqa: E402
-    Benchmark,
-    BenchmarkReport,
-    BenchmarkResult,
-    BenchmarkSuite,
-    TinyMLPerf,
-    generate_submission,
-    precise_timer,
-    save_submission,
-    validate_submission_schema,
-)
-
-__all__ += [
-    "Benchmark",
-    "BenchmarkReport",
-    "BenchmarkResult",
-    "BenchmarkSuite",
-    "TinyMLPerf",
-    "generate_submission",
-    "precise_timer",
-    "save_submission",
-    "validate_submission_schema",
 ]

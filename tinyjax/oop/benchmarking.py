@@ -31,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
-import tinyjax as tj
-from tinyjax._errors import ConfigError
+from tinyjax._errors import ConfigError, NoisyBenchmarkWarning
+from tinyjax._version import __version__
 from tinyjax.oop.profiling import Profiler, _array, _arrays
 from tinyjax.oop.tensor import Tensor
+from tinyjax.tools.benchmarking import BenchmarkResult as Timing
+from tinyjax.tools.benchmarking import benchmark
 
 __all__ = [
     "Benchmark",
@@ -61,7 +63,7 @@ class BenchmarkResult:
         if len(self.values) == 0:
             raise ConfigError(f"BenchmarkResult({self.metric_name!r}) needs at least one measurement")
         self.values = [float(v) for v in self.values]
-        stats = tj.BenchmarkResult(np.asarray(self.values), 0.0, self.metric_name)
+        stats = Timing(np.asarray(self.values), 0.0, self.metric_name)
         self.mean, self.std, self.median = stats.mean, stats.std, stats.median
         self.min_val, self.max_val, self.count = min(self.values), max(self.values), len(self.values)
         self.ci_lower, self.ci_upper = stats.ci if self.count > 1 else (self.median, self.median)
@@ -111,15 +113,15 @@ def _system_info() -> dict[str, Any]:
         "processor": platform.processor(),
         "python_version": platform.python_version(),
         "cpu_count": os.cpu_count() or 1,
-        "tinyjax_version": tj.__version__,
+        "tinyjax_version": __version__,
     }
 
 
 def _latency_samples_ms(model: Any, x: Any, warmup: int, runs: int) -> list[float]:
     forward = model.forward if hasattr(model, "forward") else model
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
-        result = tj.benchmark(lambda: _arrays(forward(x)), warmup=warmup, runs=runs, min_time=0.0)
+        warnings.simplefilter("ignore", NoisyBenchmarkWarning)
+        result = benchmark(lambda: _arrays(forward(x)), warmup=warmup, runs=runs, min_time=0.0)
     return [s * 1e3 for s in result.samples]
 
 
@@ -367,7 +369,7 @@ def generate_submission(
 ) -> dict[str, Any]:
     """The capstone's submission: the baseline, an optional optimized model, and the improvements."""
     submission: dict[str, Any] = {
-        "tinytorch_version": tj.__version__,  # the schema's field: the version of the library that measured
+        "tinytorch_version": __version__,  # the schema's field: the version of the library that measured
         "library": "tinyjax",
         "submission_type": "capstone_benchmark",
         "timestamp": baseline_report.timestamp,

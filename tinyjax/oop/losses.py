@@ -13,18 +13,10 @@ import jax.numpy as jnp
 
 from tinyjax.nn import losses
 from tinyjax.oop import autograd
+from tinyjax.oop.functions import bce_of_probabilities
 from tinyjax.oop.tensor import Tensor, as_tensor
 
 __all__ = ["BinaryCrossEntropyLoss", "CrossEntropyLoss", "MSELoss", "log_softmax"]
-
-EPSILON = 1e-7  # TinyTorch clips probabilities to [EPSILON, 1 - EPSILON] before taking logs
-
-
-def _bce_of_probabilities(probabilities: jax.Array, targets: jax.Array) -> jax.Array:
-    """Binary cross-entropy of probabilities, through the logits ``log(p) - log(1 - p)`` of the clipped
-    probabilities: ``softplus(logit) - t * logit`` equals ``-(t log p + (1 - t) log(1 - p))``."""
-    p = jnp.clip(probabilities, EPSILON, 1.0 - EPSILON)
-    return losses.binary_cross_entropy(jnp.log(p) - jnp.log1p(-p), targets)
 
 
 def _log_softmax(x: jax.Array, axis: int) -> jax.Array:
@@ -77,4 +69,4 @@ class BinaryCrossEntropyLoss(_Loss):
     """
 
     def forward(self, predictions: Any, targets: Any) -> Tensor:
-        return autograd.apply(_bce_of_probabilities, (as_tensor(predictions), as_tensor(targets)))
+        return autograd.apply(bce_of_probabilities, (as_tensor(predictions), as_tensor(targets)))

@@ -12,10 +12,9 @@ from typing import Any
 import jax.numpy as jnp
 
 from tinyjax._errors import ConfigError
-from tinyjax.nn import gpt
 from tinyjax.oop.tensor import Tensor, array_of
 
-__all__ = ["KVCache", "disable_kv_cache", "enable_kv_cache"]
+__all__ = ["KVCache", "create_kv_cache", "disable_kv_cache", "enable_kv_cache"]
 
 
 class KVCache:
@@ -61,19 +60,55 @@ class KVCache:
         self.state["length"] = self.state["length"] + 1
 
     def get_memory_usage(self) -> dict[str, float]:
+        """``total_mb``, ``per_layer_mb``, ``cache_tensors`` (a key and a value per layer), ``total_elements``."""
         total = sum(self.state[name].nbytes for name in ("key", "value"))
-        return {"total_mb": total / 2**20, "per_layer_mb": total / self.num_layers / 2**20}
+        elements = sum(self.state[name].size for name in ("key", "value"))
+        return {
+            "total_mb": total / 2**20,
+            "per_layer_mb": total / self.num_layers / 2**20,
+            "cache_tensors": 2 * self.num_layers,
+            "total_elements": elements,
+        }
+
+
+def create_kv_cache(batch_size: int, max_seq_len: int, num_layers: int, num_heads: int, head_dim: int) -> KVCache:
+    """TinyTorch's factory: an empty :class:`KVCache` of these sizes."""
+    return KVCache(batch_size, max_seq_len, num_layers, num_heads, head_dim)
+
+
+_NEEDS = ("embed_dim", "num_layers", "num_heads", "max_seq_len")
 
 
 def enable_kv_cache(model: Any, batch_size: int = 1) -> KVCache:
-    """Attach a cache to an OOP ``GPT``: its ``generate`` then decodes one compiled step per token."""
-    if not hasattr(model, "kv_cache"):
-        raise ConfigError(f"enable_kv_cache needs a tinyjax.oop.GPT, got {type(model).__name__}")
-    shape = gpt.init_cache(model.layer, batch_size)["key"].shape
-    model.kv_cache = KVCache(batch_size, shape[2], shape[0], shape[3], shape[4])
-    return model.kv_cache
+    """Attach a :class:`KVCache` sized from the model's ``embed_dim``, ``num_layers``, ``num_heads`` and
+    ``max_seq_len`` (any model with those attributes, as TinyTorch's); returns it.
+
+    The cache is ``model._kv_cache`` and ``model._cache_enabled`` is True, as in TinyTorch. A
+    :class:`~tinyjax.oop.GPT` also gets it as ``kv_cache``: its ``generate`` then prefills once and
+    decodes one compiled step per token. Another model's forward is left as it is (TinyTorch
+    patches its blocks' attention; here the cache is there for the model's own code to use).
+    Raises AttributeError naming the attributes the model lacks.
+    """
+    missing = [name for name in _NEEDS if not hasattr(model, name)]
+    if missing:
+        raise AttributeError(f"enable_kv_cache reads {', '.join(_NEEDS)}; {type(model).__name__} has no {missing}")
+    if model.embed_dim % model.num_heads:
+        raise ConfigError(
+            f"enable_kv_cache: embed_dim {model.embed_dim} is not divisible by num_heads {model.num_heads}"
+        )
+    cache = KVCache(
+        batch_size, model.max_seq_len, model.num_layers, model.num_heads, model.embed_dim // model.num_heads
+    )
+    model._kv_cache, model._cache_enabled = cache, True
+    if hasattr(model, "kv_cache"):
+        model.kv_cache = cache
+    return cache
 
 
 def disable_kv_cache(model: Any) -> None:
     """Detach the cache: ``generate`` recomputes the whole sequence each step again."""
-    model.kv_cache = None
+    model._cache_enabled = False
+    if hasattr(model, "_kv_cache"):
+        del model._kv_cache
+    if hasattr(model, "kv_cache"):
+        model.kv_cache = None

@@ -19,6 +19,12 @@ import numpy as np
 import optax
 
 from tinyjax._errors import ConfigError
+from tinyjax.oop.constants import (
+    DEFAULT_EPS,
+    DEFAULT_LEARNING_RATE_ADAM,
+    DEFAULT_LEARNING_RATE_SGD,
+    DEFAULT_WEIGHT_DECAY_ADAMW,
+)
 from tinyjax.oop.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
@@ -105,7 +111,11 @@ class SGD(Optimizer):
     """
 
     def __init__(
-        self, params: Iterable[Tensor], lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0
+        self,
+        params: Iterable[Tensor],
+        lr: float = DEFAULT_LEARNING_RATE_SGD,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
     ) -> None:
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         super().__init__(params)
@@ -132,9 +142,9 @@ class Adam(Optimizer):
     def __init__(
         self,
         params: Iterable[Tensor],
-        lr: float = 0.001,
+        lr: float = DEFAULT_LEARNING_RATE_ADAM,
         betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
+        eps: float = DEFAULT_EPS,
         weight_decay: float = 0.0,
     ) -> None:
         self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay = lr, betas, eps, weight_decay
@@ -165,10 +175,10 @@ class AdamW(Adam):
     def __init__(
         self,
         params: Iterable[Tensor],
-        lr: float = 0.001,
+        lr: float = DEFAULT_LEARNING_RATE_ADAM,
         betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.01,
+        eps: float = DEFAULT_EPS,
+        weight_decay: float = DEFAULT_WEIGHT_DECAY_ADAMW,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
 

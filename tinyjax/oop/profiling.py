@@ -23,10 +23,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import tinyjax as tj
-from tinyjax._errors import ConfigError
+from tinyjax._errors import ConfigError, NoisyBenchmarkWarning
+from tinyjax.layer import Layer
 from tinyjax.oop.tensor import Tensor
-from tinyjax.tools.profiling import Profile, concrete, program
+from tinyjax.tools.benchmarking import benchmark
+from tinyjax.tools.profiling import Profile, concrete, profile, program
 
 __all__ = ["Profiler", "analyze_weight_distribution", "quick_profile"]
 
@@ -96,8 +97,8 @@ class Profiler:
             return _arrays(forward(input_tensor))
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
-            result = tj.benchmark(call, warmup=warmup, runs=iterations, min_time=0.0)
+            warnings.simplefilter("ignore", NoisyBenchmarkWarning)
+            result = benchmark(call, warmup=warmup, runs=iterations, min_time=0.0)
         return self._record("measure_latency", result.median * 1e3)
 
     def profile_layer(self, layer: Any, input_shape: Sequence[int]) -> dict[str, Any]:
@@ -153,13 +154,13 @@ class Profiler:
         shape = tuple(np.shape(_array(input_tensor)))
         layer, params = _functional(model)
         x = jax.ShapeDtypeStruct(shape, jnp.float32)
-        step = tj.profile(layer, params, x, training=True, loss=_loss_fn, timing=False)
+        step = profile(layer, params, x, training=True, loss=_loss_fn, timing=False)
         fn, args = program(layer, params, x, True, _loss_fn or _mean_square)
         compiled = jax.jit(fn).lower(*args).compile()
         arrays = jax.tree_util.tree_map(concrete, args)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
-            step_ms = tj.benchmark(compiled, *arrays, warmup=3, runs=20, min_time=0.0).median * 1e3
+            warnings.simplefilter("ignore", NoisyBenchmarkWarning)
+            step_ms = benchmark(compiled, *arrays, warmup=3, runs=20, min_time=0.0).median * 1e3
         batch = _batch(shape)
         total_flops = round(step.flops / batch)
         gradient_mb = step.param_bytes / MB
@@ -192,7 +193,7 @@ class Profiler:
             if cached_model is model and cached_shape == shape:
                 return report
         layer, params = _functional(model)
-        report = tj.profile(layer, params, jax.ShapeDtypeStruct(shape, jnp.float32), timing=False)
+        report = profile(layer, params, jax.ShapeDtypeStruct(shape, jnp.float32), timing=False)
         self._profiles.append((model, shape, report))
         return report
 
@@ -237,11 +238,11 @@ def analyze_weight_distribution(model: Any, percentiles: Sequence[float] = (10, 
     return stats
 
 
-def _functional(model: Any) -> tuple[tj.Layer, Any]:
+def _functional(model: Any) -> tuple[Layer, Any]:
     if hasattr(model, "to_functional"):
         return model.to_functional()
-    if isinstance(model, tj.Layer):
-        raise ConfigError("Profiler: a functional Layer has no params here; use tj.profile(layer, params, x)")
+    if isinstance(model, Layer):
+        raise ConfigError("Profiler: a functional Layer has no params here; use profile(layer, params, x)")
     raise ConfigError(
         f"Profiler: {type(model).__name__} has no functional twin (to_functional()); FLOPs and memory come from "
         "XLA's analysis of a tinyjax.oop module's compiled program"

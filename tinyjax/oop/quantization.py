@@ -15,13 +15,14 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-import tinyjax as tj
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params
 from tinyjax.nn.quantized import quantize_layer
 from tinyjax.oop.autograd import no_grad
-from tinyjax.oop.modules import Linear, Module
+from tinyjax.oop.module import Module
+from tinyjax.oop.modules import Linear
 from tinyjax.oop.tensor import Tensor, as_tensor
+from tinyjax.params import param_bytes
 
 __all__ = [
     "QuantizedLinear",
@@ -121,8 +122,8 @@ class QuantizedLinear(Module):
 
     def memory_usage(self) -> dict[str, float]:
         """``original_bytes`` (float32), ``quantized_bytes`` (int8 weight, scales, bias: real bytes), their ratio."""
-        original = tj.param_bytes(self.original_layer.params)
-        quantized = tj.param_bytes(self.params)
+        original = param_bytes(self.original_layer.params)
+        quantized = param_bytes(self.params)
         return {"original_bytes": original, "quantized_bytes": quantized, "compression_ratio": original / quantized}
 
     def __repr__(self) -> str:

@@ -6,10 +6,11 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
-import tinyjax as tj
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params
-from tinyjax.oop.modules import Module
+from tinyjax.nn import sequential
+from tinyjax.oop import bridge
+from tinyjax.oop.module import Module
 from tinyjax.oop.tensor import Tensor, as_tensor
 
 __all__ = ["Sequential"]
@@ -39,9 +40,7 @@ class Sequential(Module):
     @classmethod
     def from_functional(cls, layer: Layer, params: Params) -> Sequential:
         """The OOP Sequential of a functional one: each child through :func:`tinyjax.oop.from_functional`."""
-        import tinyjax.oop
-
-        return cls([tinyjax.oop.from_functional(child, p) for child, p in zip(layer.children, params, strict=True)])
+        return cls([bridge.from_functional(child, p) for child, p in zip(layer.children, params, strict=True)])
 
     def forward(self, x: Any, training: bool | None = None) -> Tensor:
         """Each layer's ``forward`` in turn. ``training`` (default: each layer's own ``training`` flag)
@@ -74,7 +73,7 @@ class Sequential(Module):
     @property
     def layer(self) -> Layer:
         """A functional ``tinyjax.Sequential`` of the layers' functional layers (built on each access)."""
-        return tj.Sequential([child.layer for child in self.layers])  # type: ignore[attr-defined]
+        return sequential.Sequential([child.layer for child in self.layers])  # type: ignore[attr-defined]
 
     @property
     def params(self) -> Params:
@@ -100,3 +99,6 @@ class Sequential(Module):
             return "Sequential()"
         lines = [f"  ({i}): " + repr(layer).replace("\n", "\n  ") for i, layer in enumerate(self.layers)]
         return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+bridge.register(sequential.Sequential, Sequential)

@@ -19,7 +19,8 @@ import numpy as np
 
 from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.oop import autograd
-from tinyjax.oop.autograd import Node
+from tinyjax.oop.autograd import Variable
+from tinyjax.oop.hostdata import host_data
 
 __all__ = ["Tensor", "as_tensor"]
 
@@ -114,7 +115,7 @@ def _axis(axis: Any) -> Axis:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
-class Tensor:
+class Tensor(Variable):
     """An n-dimensional float32 array that can record gradients: ``Tensor(np.random.randn(32, 784))``.
 
     Args:
@@ -124,9 +125,9 @@ class Tensor:
         its ``.grad``.
 
     Attributes:
-      data: the values as a NumPy array of shape ``shape``. On CPU it is a read-only view of the jax
-        buffer (``np.asarray(jax_array)``: no copy, about 1-3 us); on an accelerator reading it copies
-        the values to the host. Assign to it to replace the values (``w.data = w.data - lr * g``).
+      data: the values as a writable NumPy array of shape ``shape``: a copy of the jax array whose
+        in-place writes reach this Tensor (``p.data -= lr * p.grad.data``, ``w.data[0] = 1``; see
+        :mod:`tinyjax.oop.hostdata`). Assigning to it replaces the values (``w.data = values``).
       array: the jax array itself (no copy).
       requires_grad, grad: whether gradients are recorded; the accumulated gradient, a Tensor of
         ``shape`` (as in PyTorch; NumPy reads it as an array) or ``None`` before the first
@@ -134,29 +135,19 @@ class Tensor:
         ``grad`` stores a float32 copy of it.
     """
 
-    __slots__ = ("_grad", "array", "node", "requires_grad")
+    __slots__ = ()
     __array_priority__ = 100  # NumPy defers to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.array: jax.Array = _float32(data)
         self.requires_grad = bool(requires_grad)
-        self._grad: Tensor | None = None
-        self.node: Node | None = None
-
-    @classmethod
-    def wrap(cls, array: jax.Array, node: Node | None = None, requires_grad: bool | None = None) -> Tensor:
-        """A Tensor over ``array`` as it is (its dtype kept, no copy): how operations and modules build them."""
-        tensor = cls.__new__(cls)
-        tensor.array = array
-        tensor.node = node
-        tensor.requires_grad = node is not None if requires_grad is None else requires_grad
-        tensor._grad = None
-        return tensor
+        self._grad = None
+        self.node = None
 
     # --- what it is -------------------------------------------------------------------------
     @property
     def data(self) -> np.ndarray[Any, Any]:
-        return np.asarray(self.array)
+        return host_data(self, self.array)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -198,8 +189,8 @@ class Tensor:
         return int(self.array.ndim)
 
     def numpy(self) -> np.ndarray[Any, Any]:
-        """The values as a NumPy array (the same view as ``data``)."""
-        return self.data
+        """The values as a NumPy array (a read-only view of the jax array on CPU: no copy)."""
+        return np.asarray(self.array)
 
     def copy(self) -> Tensor:
         """A Tensor with the same values and no graph (jax arrays are immutable: nothing is copied)."""
@@ -252,15 +243,6 @@ class Tensor:
             if seed.shape != self.array.shape:
                 raise ShapeError("Tensor.backward", self.shape, tuple(seed.shape), what="gradient")
         autograd.backward(self, seed)
-
-    def accumulate_grad(self, grad: jax.Array) -> None:
-        """``.grad += grad`` (``.grad = grad`` the first time); ignored unless ``requires_grad``."""
-        if not self.requires_grad:
-            return
-        if self._grad is None:
-            self._grad = Tensor.wrap(grad)
-        else:
-            self._grad.array = self._grad.array + grad
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes ``None``)."""

@@ -12,6 +12,7 @@ import numpy as np
 import optax
 
 from tinyjax.oop.autograd import no_grad
+from tinyjax.oop.constants import DEFAULT_MAX_LR, DEFAULT_MIN_LR, DEFAULT_TOTAL_EPOCHS
 from tinyjax.oop.optim import Optimizer
 from tinyjax.oop.tensor import Tensor
 from tinyjax.tools.serialization import load, read_metadata, save
@@ -26,7 +27,9 @@ class CosineSchedule:
     ``optax.cosine_decay_schedule`` (``alpha = min_lr / max_lr``).
     """
 
-    def __init__(self, max_lr: float = 0.1, min_lr: float = 0.01, total_epochs: int = 100) -> None:
+    def __init__(
+        self, max_lr: float = DEFAULT_MAX_LR, min_lr: float = DEFAULT_MIN_LR, total_epochs: int = DEFAULT_TOTAL_EPOCHS
+    ) -> None:
         self.max_lr, self.min_lr, self.total_epochs = max_lr, min_lr, total_epochs
 
     def get_lr(self, epoch: int) -> float:
