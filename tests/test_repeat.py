@@ -72,3 +72,24 @@ def test_errors():
     grow = tj.as_layer((lambda key: (), lambda p, x: jnp.concatenate([x, x], axis=-1)))
     with pytest.raises(tj.ShapeError, match="must map its input shape"):
         tj.Repeat(grow, 2).apply((), jnp.ones((1, 4)))
+
+
+@pytest.mark.parametrize("remat", ["dots", "all"])
+def test_every_remat_choice_gives_the_unrolled_gradients(remat):
+    block = tj.TransformerBlock(8, 2, 2, causal=True)
+    model = tj.Repeat(block, 2, remat=remat)
+    params = model.init(jax.random.key(1))
+    x = jax.random.normal(jax.random.key(2), (2, 5, 8))
+
+    def unrolled(params, x):
+        for i in range(2):
+            x = block.apply(jax.tree_util.tree_map(lambda a, i=i: a[i], params), x)
+        return jnp.sum(jnp.sin(x))
+
+    got = jax.grad(lambda p, x: jnp.sum(jnp.sin(model.apply(p, x))), argnums=(0, 1))(params, x)
+    chex.assert_trees_all_close(got, jax.grad(unrolled, argnums=(0, 1))(params, x), rtol=1e-5, atol=1e-6)
+
+
+def test_an_unknown_remat_choice_is_refused():
+    with pytest.raises(tj.ConfigError, match="remat"):
+        tj.Repeat(BLOCK, N, remat="some")

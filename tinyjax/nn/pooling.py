@@ -32,7 +32,38 @@ def _window(x: jax.Array, init: float, op: Any, kernel: tuple[int, int], stride:
 
 def _max_pool(params: Params, x: jax.Array, *, kernel: Any, stride: Any, padding: Any, name: str) -> jax.Array:
     check_spatial(x, None, kernel, padding, name)
+    if stride == kernel and padding == (0, 0):
+        return _tiled_max(x, kernel)
     return _window(x, -jnp.inf, jax.lax.max, kernel, stride, padding)
+
+
+def _tiles(x: jax.Array, kernel: tuple[int, int]) -> jax.Array:
+    """``x`` (..., H, W) cut into its whole non-overlapping windows: ``(..., H // kh, W // kw, kh * kw)``."""
+    (kh, kw), (h, w) = kernel, x.shape[-2:]
+    lead = x.shape[:-2]
+    tiles = x[..., : h // kh * kh, : w // kw * kw].reshape(*lead, h // kh, kh, w // kw, kw)
+    return jnp.swapaxes(tiles, -3, -2).reshape(*lead, h // kh, w // kw, kh * kw)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _tiled_max(x: jax.Array, kernel: tuple[int, int]) -> jax.Array:
+    """Max pooling with stride = kernel and no padding, as a reshape and a max.
+
+    Its derivative takes each window's first maximum (torch's choice, and ``reduce_window``'s): XLA:CPU
+    differentiates ``reduce_window`` with a window of argmax indices and a scatter, several times
+    slower in a training step (docs/performance.md, "Training step").
+    """
+    return jnp.max(_tiles(x, kernel), axis=-1)
+
+
+@_tiled_max.defjvp
+def _tiled_max_jvp(
+    kernel: tuple[int, int], primals: tuple[jax.Array], tangents: tuple[jax.Array]
+) -> tuple[jax.Array, jax.Array]:
+    (x,), (dx,) = primals, tangents
+    tiles = _tiles(x, kernel)
+    first = jnp.argmax(tiles, axis=-1)[..., None] == jnp.arange(tiles.shape[-1])
+    return jnp.max(tiles, axis=-1), jnp.sum(jnp.where(first, _tiles(dx, kernel), 0), axis=-1)
 
 
 def _avg_pool(

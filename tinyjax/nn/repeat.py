@@ -14,15 +14,22 @@ import jax.numpy as jnp
 import numpy as np
 
 from tinyjax._checks import check_features, check_key
-from tinyjax._errors import DTypeError, ParamsError, ShapeError
+from tinyjax._errors import ConfigError, DTypeError, ParamsError, ShapeError
 from tinyjax.costs import layer_flops
 from tinyjax.layer import Layer, ParamInfo, Params, as_layer, block_signature, cached, define, factory, is_param_info
 
 __all__ = ["Repeat"]
 
 
+REMAT = {
+    "dots": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+    "all": jax.checkpoint_policies.nothing_saveable,
+}
+"""``Repeat``'s ``remat`` choices: the ``jax.checkpoint`` policy each block's step runs under."""
+
+
 @factory
-def Repeat(block: Any, n: int) -> Layer:
+def Repeat(block: Any, n: int, *, remat: str | None = "dots") -> Layer:
     """``n`` copies of ``block`` (a Layer or an ``(init, apply)`` pair) applied one after another.
 
     * ``init(key)``: the block's params for ``n`` subkeys (``jax.vmap`` over the keys), every leaf
@@ -33,16 +40,24 @@ def Repeat(block: Any, n: int) -> Layer:
       unrolled ``Sequential([block] * n)`` with ``params_i = tree_map(lambda a: a[i], params)``.
       A key is split ``n`` ways when the block takes one (Dropout inside). A block with state
       (BatchNorm inside) returns ``(y, new_state)`` with ``training=True``, the state stacked as the params.
+    * ``remat``: what the backward pass keeps of each block's forward (``jax.checkpoint``'s policy
+      around the scanned step; the values are the same whichever is chosen). ``"dots"`` (default):
+      the matmuls' outputs are kept, the cheap elementwise work (norms, GELU, softmax) is recomputed
+      in the backward pass instead of being stacked ``n`` deep in memory, which XLA:CPU does slowly
+      (docs/performance.md, "Training step"); ``"all"``: everything is recomputed (least memory);
+      ``None``: everything is kept (no ``jax.checkpoint``).
 
     The block must map its input shape to itself; that is checked when the Repeat is built (for
     a block that fixes its sizes) or at trace time, with a :class:`~tinyjax.ShapeError`.
     """
-    return _repeat(as_layer(block), check_features("n", n))
+    if remat is not None and remat not in REMAT:
+        raise ConfigError(f"Repeat remat must be one of {sorted(REMAT)} or None, got {remat!r}")
+    return _repeat(as_layer(block), check_features("n", n), remat)
 
 
 @cached
-def _repeat(block: Layer, n: int) -> Layer:
-    name = f"Repeat({block.name}, n={n})"
+def _repeat(block: Layer, n: int, remat: str | None) -> Layer:
+    name = f"Repeat({block.name}, n={n}{'' if remat == 'dots' else f', remat={remat}'})"
     if block.in_features is not None and block.out_features is not None and block.in_features != block.out_features:
         raise ShapeError(
             f"{name} block",
@@ -85,7 +100,8 @@ def _repeat(block: Layer, n: int) -> Layer:
         options = {name: value for name, value in given.items() if value is not None}
         collect = options.get("training") is True and block.stateful
         keys = jax.random.split(key, n) if key is not None and keyed else None
-        y, states = jax.lax.scan(step, x, (params, keys), length=n)
+        body = step if remat is None else jax.checkpoint(step, policy=REMAT[remat], prevent_cse=False)
+        y, states = jax.lax.scan(body, x, (params, keys), length=n)
         return (y, states) if collect else y
 
     def flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct) -> int:
@@ -98,7 +114,7 @@ def _repeat(block: Layer, n: int) -> Layer:
         init=init,
         doc=f"``apply(params, x, **options) -> y``: {name}, params stacked on a leading axis of size {n}.",
         options=sorted(block.options),
-        config={"n": n},
+        config={"n": n, "remat": remat},
         children=(block,),
         in_features=block.in_features,
         out_features=block.out_features,
