@@ -252,11 +252,6 @@ class Layer:
         return self.name
 
     @property
-    def oop(self) -> str:
-        """The OOP class name the bridge looks up (its family name), until the OOP face keys its registry by factory."""
-        return self.kind
-
-    @property
     def state(self) -> tuple[str, ...]:
         """The names of the declared params that are state (BatchNorm's running statistics)."""
         specs = self.specs or {}
@@ -275,6 +270,24 @@ class Layer:
     def param_shapes(self) -> Params:
         """The params pytree as ``jax.ShapeDtypeStruct`` leaves, computed without any FLOPs."""
         return jax.eval_shape(self.init, jax.random.key(0))
+
+    def check_structure(self, params: Params) -> None:
+        """Refuse params whose tree or leaf shapes are not this layer's (ParamsError naming the layer).
+
+        A check before any call, for code that holds params apart from ``apply`` (the OOP face's
+        ``from_functional``); ``apply`` checks its own params at trace time.
+        """
+        expected = self.param_shapes()
+        if jax.tree_util.tree_structure(params) != jax.tree_util.tree_structure(expected):
+            if isinstance(expected, Mapping) and isinstance(params, Mapping):
+                raise ParamsError(self.name, f"a dict with {sorted(expected)}", sorted(params), what="params")
+            shown = jax.tree_util.tree_map(lambda a: tuple(a.shape), expected)
+            raise ParamsError(self.name, shown, type(params).__name__, what="params")
+        paths = jax.tree_util.tree_flatten_with_path(expected)[0]
+        for (path, want), got in zip(paths, jax.tree_util.tree_leaves(params), strict=True):
+            if tuple(getattr(got, "shape", ())) != tuple(want.shape):
+                where = "params" + jax.tree_util.keystr(path)
+                raise ParamsError(self.name, tuple(want.shape), tuple(getattr(got, "shape", ())), what=where)
 
     def output_shape(self, input_shape: Sequence[int], dtype: Any = jnp.float32) -> tuple[int, ...]:
         """Shape of ``apply(params, x)`` for ``x`` of ``input_shape``, computed without any FLOPs."""

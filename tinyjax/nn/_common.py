@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_array_shape, check_features
-from tinyjax._errors import ConfigError, ParamsError
-from tinyjax.layer import Params
+from tinyjax._checks import check_features
+from tinyjax._errors import ConfigError
 
-__all__ = ["check_dict_params", "check_eps", "compute_dtype", "normalize", "pair", "sizes"]
+__all__ = ["check_eps", "compute_dtype", "normalize", "pair", "sizes"]
 
 
 def sizes(name: str, value: Any) -> tuple[int, ...]:
@@ -42,19 +40,6 @@ def check_eps(eps: Any, layer: str) -> float:
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not float(eps) > 0:
         raise ConfigError(f"{layer}: eps must be a positive number, got {eps!r}")
     return float(eps)
-
-
-def check_dict_params(params: Params, shapes: Mapping[str, tuple[int, ...]], layer: str) -> None:
-    """Raise ParamsError unless ``params`` is a dict with exactly ``shapes``' names, each of its shape.
-
-    No layer uses it (they declare their params: ``tinyjax.layer.check_params``); the OOP face still does.
-    """
-    if not isinstance(params, Mapping) or set(params) != set(shapes):
-        got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-        expected = "{" + ", ".join(f"'{k}': {v}" for k, v in shapes.items()) + "}"
-        raise ParamsError(layer, f"a dict {expected}", got, what="params", hint="These params belong to another layer")
-    for name, shape in shapes.items():
-        check_array_shape(params[name], shape, layer, f"params['{name}']")
 
 
 def compute_dtype(*arrays: Any) -> tuple[Any, Any]:

@@ -16,7 +16,6 @@ from typing import Any
 
 import jax
 
-from tinyjax._errors import ParamsError
 from tinyjax.layer import Layer, Params, is_param_info
 from tinyjax.oop import autograd
 from tinyjax.oop._random import next_key
@@ -90,7 +89,7 @@ class FunctionalModule(Module):
         self._configure()
 
     def _hold(self, layer: Layer, params: Params) -> None:
-        check_structure(layer, params)
+        layer.check_structure(params)
         self.layer = layer
         held = jax.tree_util.tree_map(
             lambda array, info: array if info.state else Tensor.wrap(array, requires_grad=True),
@@ -164,18 +163,3 @@ class Functional(FunctionalModule):
 
 def _is_tensor(value: Any) -> bool:
     return isinstance(value, Tensor)
-
-
-def check_structure(layer: Layer, params: Params) -> None:
-    """Refuse params whose tree or shapes are not ``layer``'s, naming the layer (ParamsError)."""
-    expected = layer.param_shapes()
-    if str(jax.tree_util.tree_structure(params)) != str(jax.tree_util.tree_structure(expected)):
-        if isinstance(expected, Mapping) and isinstance(params, Mapping):
-            raise ParamsError(layer.name, f"a dict with {sorted(expected)}", sorted(params), what="params")
-        shown = jax.tree_util.tree_map(lambda a: tuple(getattr(a, "shape", ())), expected)
-        raise ParamsError(layer.name, shown, type(params).__name__, what="params")
-    paths = jax.tree_util.tree_flatten_with_path(expected)[0]
-    for (path, want), got in zip(paths, jax.tree_util.tree_leaves(params), strict=True):
-        if tuple(getattr(got, "shape", ())) != tuple(want.shape):
-            where = "params" + jax.tree_util.keystr(path)
-            raise ParamsError(layer.name, tuple(want.shape), tuple(getattr(got, "shape", ())), what=where)

@@ -20,7 +20,7 @@ from tinyjax.oop import autograd, bridge
 from tinyjax.oop._random import next_key
 from tinyjax.oop.autograd import Function
 from tinyjax.oop.constants import MASK_VALUE
-from tinyjax.oop.module import FunctionalModule, Module, check_structure
+from tinyjax.oop.module import FunctionalModule, Module
 from tinyjax.oop.modules import GELU, Linear
 from tinyjax.oop.sequential import Sequential
 from tinyjax.oop.spatial import LayerNorm
@@ -115,7 +115,7 @@ class MultiHeadAttention(Module):
     @classmethod
     def from_functional(cls, layer: Layer, params: Params) -> MultiHeadAttention:
         """The module over ``layer`` whose projections are ``params``' head-major arrays, rearranged."""
-        check_structure(layer, params)
+        layer.check_structure(params)
         module = cls.__new__(cls)
         module._adopt(layer, params)
         return module
@@ -222,7 +222,7 @@ class TransformerBlock(Module):
     @classmethod
     def from_functional(cls, layer: Layer, params: Params) -> TransformerBlock:
         """The block over ``layer`` holding ``params``' arrays (attention's rearranged into its projections)."""
-        check_structure(layer, params)
+        layer.check_structure(params)
         module = cls.__new__(cls)
         module._adopt(layer, params)
         return module
