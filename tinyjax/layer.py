@@ -278,7 +278,7 @@ class Layer:
         ``from_functional``); ``apply`` checks its own params at trace time.
         """
         expected = self.param_shapes()
-        if jax.tree_util.tree_structure(params) != jax.tree_util.tree_structure(expected):
+        if str(jax.tree_util.tree_structure(params)) != str(jax.tree_util.tree_structure(expected)):
             if isinstance(expected, Mapping) and isinstance(params, Mapping):
                 raise ParamsError(self.name, f"a dict with {sorted(expected)}", sorted(params), what="params")
             shown = jax.tree_util.tree_map(lambda a: tuple(a.shape), expected)
