@@ -41,10 +41,10 @@ def test_prefill_and_decode_steps_give_the_logits_of_the_whole_prefix(model_and_
         steps.append(step_logits[:, None])
     np.testing.assert_allclose(jnp.concatenate(steps, axis=1), model.apply(params, tokens), rtol=1e-5, atol=1e-5)
     assert int(cache["length"]) == 11
-    assert gpt.decode_step._cache_size() >= 1
-    before = gpt.decode_step._cache_size()
+    assert gpt.decode_step.jitted._cache_size() >= 1
+    before = gpt.decode_step.jitted._cache_size()
     gpt.decode_step(model, params, tokens[:, 0], cache)
-    assert gpt.decode_step._cache_size() == before  # one compiled step serves every position
+    assert gpt.decode_step.jitted._cache_size() == before  # one compiled step serves every position
 
 
 @pytest.mark.parametrize("sampling", [{}, {"temperature": 0.8, "top_k": 5}, {"temperature": 1.3}])
