@@ -94,3 +94,11 @@ class WeightsMismatchError(TinyjaxError, ValueError):
         self.differences = differences
         lines = "\n  ".join(differences)
         super().__init__(f"{source} does not fit {target}: {len(differences)} difference(s)\n  {lines}")
+
+
+class IndexRangeError(TinyjaxError, IndexError):
+    """An index outside the axis it indexes (``t[5]`` on 3 rows), where JAX alone would clamp it silently."""
+
+
+class UnsupportedError(TinyjaxError, TypeError):
+    """An operation the object does not support as called: ``len()`` or iteration of a 0-d Tensor."""

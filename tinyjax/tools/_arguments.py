@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 
-from tinyjax._errors import ConfigError, DTypeError
+from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.layer import Layer, Params, as_layer
 from tinyjax.state import split_state
 
@@ -48,3 +49,17 @@ def check_input_kind(dtype: Any, expected: Any, call: str) -> None:
             f"expected {'integer' if kind is jnp.integer else 'floating'} input, got {dtype}; "
             f"convert it with x.astype(np.{jnp.dtype(expected)})",
         )
+
+
+def host_array(x: Any, call: str) -> np.ndarray:
+    """``x`` (a list, a scalar, an array) as a NumPy array; a ragged list or non-numbers raise naming ``call``."""
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError):
+        raise ShapeError(
+            call, "a rectangular array (batch, *features)", f"a ragged {type(x).__name__} (rows of different lengths)"
+        ) from None
+    if array.dtype == object or array.dtype.kind in "USV":
+        text = repr(x)
+        raise DTypeError(call, f"expected an array of numbers, got {type(x).__name__} {text[:60]}")
+    return array

@@ -141,6 +141,8 @@ def export_onnx(
     for node in graph.nodes:  # the last tensor becomes the output "y"
         node.input[:] = [OUTPUT if name == y else name for name in node.input]
         node.output[:] = [OUTPUT if name == y else name for name in node.output]
+    used = _used_names(graph.nodes)  # state no node reads (BatchNorm's counter) would make ONNX Runtime warn
+    graph.initializers = [tensor for tensor in graph.initializers if tensor.name in used]
     dims, out_dtype = _output_dims(layer, params, features, input_dtype, batch)
     helper = graph.helper
     model = helper.make_model(
@@ -161,6 +163,18 @@ def export_onnx(
     if path is not None:
         Path(path).write_bytes(data)
     return data
+
+
+def _used_names(nodes: Sequence[Any]) -> set[str]:
+    """Every tensor name the nodes read, in the subgraphs of their attributes too (a Loop's body)."""
+    used: set[str] = set()
+    for node in nodes:
+        used.update(node.input)
+        for attribute in node.attribute:
+            graphs = ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs)
+            for subgraph in graphs:
+                used |= _used_names(subgraph.node)
+    return used
 
 
 def _check_names(features: Sequence[int | str], batch: str) -> None:
