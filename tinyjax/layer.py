@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_input_array, check_key, check_no_params
+from tinyjax._checks import check_input_array, check_key, check_no_params, check_shape_argument
 from tinyjax._errors import ConfigError, KeyArgumentError
 
 Params = Any
@@ -174,7 +174,7 @@ class Layer:
 
     def output_shape(self, input_shape: Sequence[int], dtype: Any = jnp.float32) -> tuple[int, ...]:
         """Shape of ``apply(params, x)`` for ``x`` of ``input_shape``, computed without any FLOPs."""
-        x = jax.ShapeDtypeStruct(tuple(input_shape), dtype)
+        x = jax.ShapeDtypeStruct(check_shape_argument(input_shape, "input_shape", f"{self.name}.output_shape"), dtype)
         out = jax.eval_shape(self.raw_apply, self.param_shapes(), x)
         return tuple(out.shape)
 
@@ -263,7 +263,7 @@ def jit_apply(
     function itself is its ``jitted`` attribute (``layer.apply.jitted.lower(params, x)``).
     """
     jitted = jax.jit(apply, static_argnames=tuple(static_argnames))
-    signature, taken = _public_signature(apply, static_argnames if options is None else options)
+    signature, taken = _public_signature(apply, static_argnames if options is None else options, only=options is None)
 
     @functools.wraps(apply)
     def compiled_apply(params: Params, x: Any, **options: Any) -> jax.Array:
@@ -297,7 +297,7 @@ def _public_signature(
         return None, None
     bound = set(getattr(apply, "keywords", None) or ())
     parameters = list(signature.parameters.values())
-    rest = [p for p in parameters[2:] if p.name not in bound]
+    rest = [p for p in parameters[2:] if p.name not in bound and (not only or p.name in options)]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
         return None, None
     taken = tuple(sorted(set(options) | {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}))

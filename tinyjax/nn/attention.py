@@ -156,6 +156,8 @@ def _apply(
 ) -> jax.Array:
     _check_input(x, params, embed_dim, num_heads, bias, name)
     seq = x.shape[-2]
+    if seq == 0:  # nothing to attend over: the empty output, not a softmax over no keys
+        return jnp.zeros(x.shape, x.dtype)
     allowed, additive = _mask_terms(mask, (*x.shape[:-2], num_heads, seq, seq), name)
     if causal:
         lower = np.tril(np.ones((seq, seq), bool))

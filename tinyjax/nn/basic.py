@@ -52,6 +52,8 @@ def Flatten(start_dim: int = 1, end_dim: int = -1) -> Layer:
     for label, value in (("start_dim", start_dim), ("end_dim", end_dim)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"Flatten {label} must be an int, got {value!r}")
+    if (start_dim >= 0) == (end_dim >= 0) and start_dim > end_dim:
+        raise ConfigError(f"Flatten start_dim={start_dim} comes after end_dim={end_dim}: nothing to merge")
     name = f"Flatten(start_dim={start_dim}, end_dim={end_dim})"
     return define(
         "Flatten",

@@ -19,7 +19,7 @@ import jax.export  # a submodule that `import jax` did not load in jax 0.6
 import jax.numpy as jnp
 
 from tinyjax._checks import check_float_params
-from tinyjax._errors import ArtifactError, ConfigError
+from tinyjax._errors import ArtifactError, ConfigError, path_error
 from tinyjax.layer import Layer, Params
 from tinyjax.tools._arguments import layer_argument, trainable_params
 from tinyjax.tools.onnx_export import export_onnx
@@ -109,7 +109,17 @@ def load_exported(artifact: bytes | bytearray | str | os.PathLike[str]) -> Calla
     an artifact. Where tinyjax is not installed, jax alone loads it the same way
     (``jax.export.deserialize(bytearray(artifact)).call(x)``).
     """
-    data = artifact if isinstance(artifact, (bytes, bytearray)) else Path(artifact).read_bytes()
+    if isinstance(artifact, (bytes, bytearray)):
+        data = artifact
+    elif isinstance(artifact, str | os.PathLike):
+        try:
+            data = Path(artifact).read_bytes()
+        except OSError as error:
+            raise path_error(error, f"cannot read the exported model: {error.strerror or error}", artifact) from None
+    else:
+        raise ArtifactError(
+            f"load_exported takes the bytes tinyjax.export returned or a file path, got {type(artifact).__name__}"
+        )
     try:
         exported = jax.export.deserialize(bytearray(data))
     except Exception as error:  # flatbuffers reports garbage as struct or index errors
