@@ -285,10 +285,11 @@ def jit_apply(
 
 
 def _public_signature(
-    apply: ApplyFn, options: Sequence[str]
+    apply: ApplyFn, options: Sequence[str], only: bool = False
 ) -> tuple[inspect.Signature | None, tuple[str, ...] | None]:
     """``apply``'s signature without the keywords a factory bound (``functools.partial``), and the keywords left.
 
+    ``only``: the keywords are ``options`` alone (a module-level apply whose other keywords are internal).
     ``(None, None)`` when it cannot be read or takes ``**kwargs``: then every keyword is passed on.
     """
     try:
