@@ -69,6 +69,11 @@ def onnx_predictor():
 
 
 @functools.cache
+def exported_mlp():
+    return tj.load_exported(tj.export(MLP, PARAMS))
+
+
+@functools.cache
 def oop_gpt():
     return oop.GPT(11, 8, 1, 2, max_seq_len=8, key=KEY)
 
@@ -1192,6 +1197,47 @@ SERVING_CASES = {
 }
 
 
+SERVING_CASES.update(
+    {
+        "export with features the model refuses": (
+            lambda tmp: tj.export(MLP, PARAMS, features=(100,)),
+            tj.ShapeError,
+            ["got (b, 100)", "b is the batch dimension export leaves symbolic; the features given were (100,)"],
+        ),
+        "export to ONNX with features the model refuses": (
+            lambda tmp: tj.export(MLP, PARAMS, features=(100,), format="onnx"),
+            tj.ShapeError,
+            ["expected input of shape (..., 784), got (b, 100). b is the batch dimension export leaves symbolic"],
+        ),
+        "export with an int for features": (
+            lambda tmp: tj.export(MLP, PARAMS, features=784),
+            tj.ConfigError,
+            ["features must be a tuple such as (784,), got the int 784"],
+        ),
+        "exported predictor given the wrong features": (
+            lambda tmp: exported_mlp()(np.ones((2, 100), np.float32)),
+            tj.ShapeError,
+            ["load_exported predictor: expected input of shape (batch, 784), got (2, 100)"],
+        ),
+        "exported predictor given integer input": (
+            lambda tmp: exported_mlp()(np.ones((2, 784), np.int32)),
+            tj.DTypeError,
+            ["expected floating input, got int32", "x.astype(np.float32)"],
+        ),
+        "exported predictor given a ragged list": (
+            lambda tmp: exported_mlp()([[1.0] * 784, [1.0]]),
+            tj.ShapeError,
+            ["a ragged list (rows of different lengths)"],
+        ),
+        "exported predictor given None": (
+            lambda tmp: exported_mlp()(None),
+            tj.DTypeError,
+            ["load_exported predictor: expected an array of numbers, got NoneType None"],
+        ),
+    }
+)
+
+
 INTEROP_CASES = {
     "to_torch_state_dict without the layer": (
         lambda tmp: tj.interop.to_torch_state_dict(cnn_params()),
@@ -1710,3 +1756,10 @@ def test_a_key_given_to_a_model_without_randomness_is_ignored():
 def test_gelu_takes_torchs_spelling_of_approximate():
     assert tj.GELU(approximate="tanh").config == tj.GELU(approximate=True).config == {"approximate": True}
     assert tj.GELU(approximate="none").config == tj.GELU(approximate=False).config == {"approximate": False}
+
+
+def test_an_exported_artifact_serves_batch_zero_lists_and_float64():
+    run = exported_mlp()
+    assert run(np.zeros((0, 784), np.float32)).shape == (0, 10)
+    np.testing.assert_allclose(run(np.ones((2, 784))), MLP.apply(PARAMS, X[:2]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run(np.ones((1, 784)).tolist()), MLP.apply(PARAMS, X[:1]), rtol=1e-5, atol=1e-5)

@@ -63,3 +63,19 @@ def host_array(x: Any, call: str) -> np.ndarray:
         text = repr(x)
         raise DTypeError(call, f"expected an array of numbers, got {type(x).__name__} {text[:60]}")
     return array
+
+
+def features_argument(features: Any, call: str) -> tuple[Any, ...]:
+    """``features`` as a tuple (sizes, or names of ONNX's symbolic dimensions); else ConfigError naming ``call``."""
+    if isinstance(features, int | np.integer) and not isinstance(features, bool):
+        raise ConfigError(f"{call}: features must be a tuple such as ({features},), got the int {features}")
+    if isinstance(features, str) or not isinstance(features, tuple | list):
+        raise ConfigError(f"{call}: features must be a tuple of sizes such as (784,), got {features!r}")
+    return tuple(features)
+
+
+def with_symbolic_batch(error: ShapeError, batch: str, features: Any) -> ShapeError:
+    """The same ShapeError, saying that ``batch`` in its shape is the batch the export leaves symbolic."""
+    note = f"{batch} is the batch dimension export leaves symbolic; the features given were {tuple(features)}"
+    hint = f"{error.hint}. {note}" if error.hint else note
+    return type(error)(error.layer, error.expected, error.got, error.what, hint=hint)

@@ -17,11 +17,19 @@ from typing import Any
 import jax
 import jax.export  # a submodule that `import jax` did not load in jax 0.6
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._checks import check_float_params
-from tinyjax._errors import ArtifactError, ConfigError, path_error
+from tinyjax._errors import ArtifactError, ConfigError, ShapeError, path_error
 from tinyjax.layer import Layer, Params
-from tinyjax.tools._arguments import layer_argument, trainable_params
+from tinyjax.tools._arguments import (
+    check_input_kind,
+    features_argument,
+    host_array,
+    layer_argument,
+    trainable_params,
+    with_symbolic_batch,
+)
 from tinyjax.tools.onnx_export import export_onnx
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
@@ -82,6 +90,7 @@ def export(
         if layer.in_features is None:
             raise ConfigError(f"export({layer.name}): the layer does not fix its input size; pass features=(...)")
         features = (layer.in_features,)
+    features = features_argument(features, f"export({layer.name})")
     if format == "onnx":
         return export_onnx(layer, params, features=features, dtype=dtype, batch=batch, path=path)
     if any(isinstance(size, str) for size in features):
@@ -95,7 +104,10 @@ def export(
     def predict(x: jax.Array) -> jax.Array:
         return layer.raw_apply(params, x)
 
-    exported = jax.export.export(jax.jit(predict), platforms=tuple(platforms))(example)
+    try:
+        exported = jax.export.export(jax.jit(predict), platforms=tuple(platforms))(example)
+    except ShapeError as error:
+        raise with_symbolic_batch(error, batch, features) from None
     data = bytes(exported.serialize())
     if path is not None:
         Path(path).write_bytes(data)
@@ -128,4 +140,20 @@ def load_exported(artifact: bytes | bytearray | str | os.PathLike[str]) -> Calla
             f"{source} ({len(data):,} bytes) is not a jax.export artifact written by tinyjax.export: "
             f"{type(error).__name__}: {error}"
         ) from error
-    return jax.jit(exported.call)
+    run = jax.jit(exported.call)
+    (expected,) = exported.in_avals
+    call = "load_exported predictor"
+
+    def predict(x: Any) -> jax.Array:
+        """``(batch, *features)`` -> the model's output; the artifact's shape and dtype checked first."""
+        if not hasattr(x, "dtype"):
+            x = host_array(x, call)
+        if np.ndim(x) != len(expected.shape) or tuple(np.shape(x))[1:] != tuple(expected.shape)[1:]:
+            raise ShapeError(call, ("batch", *expected.shape[1:]), tuple(np.shape(x)))
+        check_input_kind(x.dtype, expected.dtype, call)
+        if np.shape(x)[0] == 0:  # the symbolic batch is at least 1: run one row, keep none
+            return run(np.zeros((1, *np.shape(x)[1:]), expected.dtype))[:0]
+        return run(x if x.dtype == expected.dtype else x.astype(expected.dtype))
+
+    predict.jitted = run  # type: ignore[attr-defined]
+    return predict

@@ -24,10 +24,11 @@ import jax.export
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._errors import ConfigError
+from tinyjax._errors import ConfigError, ShapeError
 from tinyjax._version import __version__
 from tinyjax.layer import Layer, Params
 from tinyjax.params import named_parameters, path_name
+from tinyjax.tools._arguments import with_symbolic_batch
 
 __all__ = ["OPSET", "OnnxGraph", "export_onnx", "require"]
 
@@ -143,7 +144,10 @@ def export_onnx(
         node.output[:] = [OUTPUT if name == y else name for name in node.output]
     used = _used_names(graph.nodes)  # state no node reads (BatchNorm's counter) would make ONNX Runtime warn
     graph.initializers = [tensor for tensor in graph.initializers if tensor.name in used]
-    dims, out_dtype = _output_dims(layer, params, features, input_dtype, batch)
+    try:
+        dims, out_dtype = _output_dims(layer, params, features, input_dtype, batch)
+    except ShapeError as error:
+        raise with_symbolic_batch(error, batch, features) from None
     helper = graph.helper
     model = helper.make_model(
         helper.make_graph(
