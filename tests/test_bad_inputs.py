@@ -217,6 +217,21 @@ BASE_CASES = {
 
 
 LAYER_CASES = {
+    "Residual.apply with a typo trainig=": (
+        lambda tmp: tj.Residual(tj.Linear(3, 3)).apply(_zeros(tj.Residual(tj.Linear(3, 3))), X3, trainig=True),
+        tj.ConfigError,
+        ["apply got the option trainig=, which it does not take; it takes precision="],
+    ),
+    "Repeat.apply with training= no block takes": (
+        lambda tmp: tj.Repeat(tj.Linear(3, 3), 2).apply(_zeros(tj.Repeat(tj.Linear(3, 3), 2)), X3, training=True),
+        tj.ConfigError,
+        ["Repeat(Linear(3 -> 3), n=2).apply got the option training=", "it takes precision="],
+    ),
+    "Lambda.apply with an option": (
+        lambda tmp: tj.Lambda(jnp.sin).apply((), X3, training=False),
+        tj.ConfigError,
+        ["Lambda(sin).apply got the option training=, which it does not take; it takes no options"],
+    ),
     "Linear of 0 inputs": (
         lambda tmp: tj.Linear(0, 3),
         tj.ConfigError,
@@ -1534,6 +1549,11 @@ OOP_CASES = {
         lambda tmp: setattr(T23(), "grad", np.ones(3)),
         tj.ShapeError,
         ["Tensor.grad: expected a gradient of shape (2, 3), got (3,)"],
+    ),
+    "OOP Dropout forward with training='yes'": (
+        lambda tmp: oop.Dropout(0.5)(oop.Tensor(np.ones(3)), training="yes"),
+        tj.ConfigError,
+        ["Dropout.forward: training must be True, False or None, got 'yes'"],
     ),
     "SGD of an empty list": (
         lambda tmp: oop.SGD([]),

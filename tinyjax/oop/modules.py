@@ -14,7 +14,7 @@ import jax
 
 import tinyjax as tj
 from tinyjax._checks import check_no_params
-from tinyjax._errors import ParamsError
+from tinyjax._errors import ConfigError, ParamsError
 from tinyjax.layer import Layer, Params
 from tinyjax.nn.dropout import check_rate
 from tinyjax.oop import autograd
@@ -236,6 +236,8 @@ class Dropout(FunctionalModule):
 
     def forward(self, x: Any, training: bool | None = None, key: jax.Array | None = None) -> Tensor:
         tensor = as_tensor(x)
+        if training is not None and not isinstance(training, bool):
+            raise ConfigError(f"Dropout.forward: training must be True, False or None, got {training!r}")
         if not (self.training if training is None else training):
             return tensor
         if key is None:
