@@ -966,7 +966,7 @@ DECODER_CASES = {
         ],
     ),
     "decode_step of an out-of-vocabulary token": (
-        lambda tmp: gpt.decode_step(GPT, gpt_params(), jnp.array([1, 20]), gpt.init_cache(GPT, 2)),
+        lambda tmp: gpt.decode_step(GPT, gpt_params(), np.array([1, 20]), gpt.init_cache(GPT, 2)),
         tj.ConfigError,
         [
             "decode_step(Sequential(Embedding(11, 8), PositionalEncoding(8, 8),",

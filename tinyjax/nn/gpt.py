@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import weakref
 from typing import Any
 
 import jax
@@ -155,22 +156,38 @@ def _check_tokens(model: Layer, tokens: Any, what: str, where: str) -> Any:
     return tokens
 
 
-def _check_room(model: Layer, cache: Cache, new: int, where: str) -> None:
-    """Refuse ``new`` tokens that do not fit after the cached ones (when the cache's length is concrete)."""
+_LENGTHS: dict[int, tuple[Any, int]] = {}
+"""id(cache["length"]) -> (a weak reference to it, its value): the lengths of the caches that prefill
+and decode_step returned, known on the host, so that checking the room costs no wait for the device."""
+
+
+def _remember(length: jax.Array, value: int) -> None:
+    key = id(length)
+    _LENGTHS[key] = (weakref.ref(length, lambda _: _LENGTHS.pop(key, None)), value)
+
+
+def _cached_length(length: Any) -> int:
+    known = _LENGTHS.get(id(length))
+    return known[1] if known is not None and known[0]() is length else int(length)
+
+
+def _check_room(model: Layer, cache: Cache, new: int, where: str) -> int | None:
+    """Refuse ``new`` tokens that do not fit after the cached ones; the cache's length after them (None if traced)."""
     if not isinstance(cache, dict) or set(cache) != {"key", "value", "length"}:
         raise ConfigError(f"{where}({model.name}): expected a cache from tinyjax.gpt.init_cache, got {_short(cache)}")
     length, limit = cache["length"], cache["key"].shape[2]
     if isinstance(length, jax.core.Tracer):
-        return
-    if int(length) + new > limit:
+        return None
+    held = _cached_length(length)
+    if held + new > limit:
         raise ShapeError(
             f"{where}({model.name})",
-            f"at most {limit - int(length)} new token(s): the cache holds "
-            f"{int(length)} of max_seq_len={limit} positions",
+            f"at most {limit - held} new token(s): the cache holds {held} of max_seq_len={limit} positions",
             new,
             what="tokens",
             hint="start again from init_cache, or build the model with a larger max_seq_len",
         )
+    return held + new
 
 
 def _short(value: Any) -> str:
@@ -190,8 +207,11 @@ def prefill(model: Layer, params: Params, prompt: Any, cache: Cache) -> tuple[ja
     token id outside the vocabulary (both checked while the values are concrete, outside ``jax.jit``).
     """
     prompt = _check_tokens(model, prompt, "prompt", "prefill")
-    _check_room(model, cache, prompt.shape[1], "prefill")
-    return _prefill(model, params, prompt, cache)
+    after = _check_room(model, cache, prompt.shape[1], "prefill")
+    logits, cache = _prefill(model, params, prompt, cache)
+    if after is not None:
+        _remember(cache["length"], after)
+    return logits, cache
 
 
 prefill.jitted = _prefill  # type: ignore[attr-defined]
@@ -207,7 +227,8 @@ def decode_step(model: Layer, params: Params, token: Any, cache: Cache) -> tuple
     """One token ``(B,)`` int at position ``cache["length"]``: ``(logits (B, V), cache)``; compiled once.
 
     Raises ShapeError when the cache is full (``length == max_seq_len``), ConfigError for a token id
-    outside the vocabulary.
+    outside the vocabulary given from the host (a list or NumPy array; a jax array computed on the
+    device, a sampled token, is not read back, so a decode loop never waits for the device to check).
     """
     if not isinstance(token, jax.Array | np.ndarray):
         token = check_input_array(token, f"decode_step({model.name})")
@@ -219,9 +240,13 @@ def decode_step(model: Layer, params: Params, token: Any, cache: Cache) -> tuple
             what="token",
             hint="one token id per sequence",
         )
-    _check_tokens(model, token[:, None], "token", "decode_step")
-    _check_room(model, cache, 1, "decode_step")
-    return _decode_step(model, params, token, cache)
+    if not isinstance(token, jax.Array):  # ids computed on the device (sampled) are not read back: no wait
+        _check_tokens(model, token[:, None], "token", "decode_step")
+    after = _check_room(model, cache, 1, "decode_step")
+    logits, cache = _decode_step(model, params, token, cache)
+    if after is not None:
+        _remember(cache["length"], after)
+    return logits, cache
 
 
 decode_step.jitted = _decode_step  # type: ignore[attr-defined]
