@@ -267,12 +267,15 @@ def jit_apply(
 
     @functools.wraps(apply)
     def compiled_apply(params: Params, x: Any, **options: Any) -> jax.Array:
-        if taken is not None and "key" in options and "key" not in taken:
-            options.pop("key")  # no randomness inside: a key is ignored, as in inference
-        unknown = sorted(set(options) - set(taken)) if taken is not None else []
-        if unknown:
-            listed = ", ".join(f"{o}=" for o in taken) or "no options"
-            raise ConfigError(f"{name}.apply got the option {unknown[0]}=, which it does not take; it takes {listed}")
+        if taken is not None:
+            if "key" in options and "key" not in taken:
+                options.pop("key")  # no randomness inside: a key is ignored, as in inference
+            unknown = sorted(set(options) - set(taken))
+            if unknown:
+                listed = ", ".join(f"{o}=" for o in taken) or "no options"
+                raise ConfigError(
+                    f"{name}.apply got the option {unknown[0]}=, which it does not take; it takes {listed}"
+                )
         if not isinstance(x, jax.Array):
             x = check_input_array(x, name, params)
         return jitted(params, x, **options)

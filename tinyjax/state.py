@@ -55,8 +55,8 @@ def merge_state(trainable: Params, state: Params) -> Params:
     Raises ConfigError when the halves do not have one structure (two models' halves, or an
     optimizer's state given for the params' state).
     """
-    left = jax.tree_util.tree_structure(trainable, is_leaf=_is_none)
-    right = jax.tree_util.tree_structure(state, is_leaf=_is_none)
+    left: Any = jax.tree_util.tree_structure(trainable, is_leaf=_is_none)
+    right: Any = jax.tree_util.tree_structure(state, is_leaf=_is_none)
     if left != right:
         raise ConfigError(
             "merge_state: the trainable half and the state half do not have the same structure (each is the "

@@ -293,12 +293,13 @@ def _check_sampling(model: Layer, key: Any, temperature: Any, top_k: Any, where:
     if not isinstance(temperature, jax.core.Tracer):
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real | np.ndarray | jax.Array):
             raise ConfigError(f"{where}: temperature must be a number >= 0, got {_short(temperature)}")
-        if np.ndim(temperature) != 0 or not np.isfinite(temperature) or float(temperature) < 0:
+        value: Any = temperature
+        if np.ndim(value) != 0 or not np.isfinite(value) or float(value) < 0:
             raise ConfigError(f"{where}: temperature must be a finite number >= 0 (0 is greedy), got {temperature!r}")
     if top_k is None:
         top_k = vocab
     elif not isinstance(top_k, jax.core.Tracer) and (
-        isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or not 1 <= top_k <= vocab
+        isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or not 1 <= int(top_k) <= vocab
     ):
         raise ConfigError(
             f"{where}: top_k must be None or an integer in [1, {vocab}] (the vocabulary), got {_short(top_k)}"

@@ -69,10 +69,10 @@ class Optimizer:
 
     def _check_hyperparameters(self) -> None:
         """ConfigError for a learning rate, momentum, weight decay, eps or beta a step cannot use."""
-        ranges = {"lr": (0, None), "momentum": (0, None), "weight_decay": (0, None), "eps": (0, None)}
-        ranges.update({"beta1": (0, 1), "beta2": (0, 1)})
+        ranges: dict[str, tuple[float, float | None]] = {"lr": (0, None), "momentum": (0, None)}
+        ranges.update({"weight_decay": (0, None), "eps": (0, None), "beta1": (0, 1), "beta2": (0, 1)})
         for field, (low, high) in ranges.items():
-            value = getattr(self, field, None)
+            value: Any = getattr(self, field, None)
             if value is None and field != "lr":
                 continue
             number = isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool)
