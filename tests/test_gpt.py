@@ -41,10 +41,10 @@ def test_prefill_and_decode_steps_give_the_logits_of_the_whole_prefix(model_and_
         steps.append(step_logits[:, None])
     np.testing.assert_allclose(jnp.concatenate(steps, axis=1), model.apply(params, tokens), rtol=1e-5, atol=1e-5)
     assert int(cache["length"]) == 11
-    assert gpt.decode_step._cache_size() >= 1
-    before = gpt.decode_step._cache_size()
+    assert gpt.decode_step.jitted._cache_size() >= 1
+    before = gpt.decode_step.jitted._cache_size()
     gpt.decode_step(model, params, tokens[:, 0], cache)
-    assert gpt.decode_step._cache_size() == before  # one compiled step serves every position
+    assert gpt.decode_step.jitted._cache_size() == before  # one compiled step serves every position
 
 
 @pytest.mark.parametrize("sampling", [{}, {"temperature": 0.8, "top_k": 5}, {"temperature": 1.3}])
@@ -102,3 +102,44 @@ def test_summary_costs_the_blocks_attention():
     block_report = tj.summary(block, block.param_shapes(), (2, 8, 16))
     assert block_report.flops == block_report.xla_flops
     assert report.rows[2].flops == 2 * block_report.flops  # the Repeat: n blocks
+
+
+def test_a_sampling_sweep_compiles_generate_once():
+    # temperature and top_k are run-time values: 5 temperatures x 3 top_k share one program per
+    # (steps, prompt shape); before, each pair compiled the whole decoder again (15 compilations).
+    model = tj.GPT(VOCAB, 16, 1, 2, LENGTH)
+    params = model.init(jax.random.key(0))
+    before = gpt.generate.jitted._cache_size()
+    runs = {
+        (t, k): gpt.generate(model, params, PROMPT, 7, key=jax.random.key(3), temperature=t, top_k=k)
+        for t in (0.0, 0.5, 0.8, 1.0, 1.5)
+        for k in (None, 1, 5)
+    }
+    assert gpt.generate.jitted._cache_size() - before == 1
+    greedy = gpt.generate(model, params, PROMPT, 7)
+    for k in (None, 1, 5):
+        np.testing.assert_array_equal(runs[0.0, k], greedy)  # temperature 0 is greedy, with or without a key
+    np.testing.assert_array_equal(runs[1.0, 1], greedy)  # top-1 sampling is greedy too
+
+
+@pytest.mark.parametrize("k", [1, 3, VOCAB])
+def test_run_time_top_k_samples_as_a_static_top_k_does(k):
+    logits = jax.random.normal(jax.random.key(4), (64, VOCAB))
+    kth = jax.lax.top_k(logits, k)[0][..., -1:]
+    reference = jnp.where(logits < kth, -jnp.inf, logits / 0.7)
+    for seed in range(3):
+        key = jax.random.key(seed)
+        expected = jax.random.categorical(key, reference, axis=-1)
+        np.testing.assert_array_equal(gpt.sample(logits, key, 0.7, k), expected)
+        np.testing.assert_array_equal(jax.jit(gpt.sample)(logits, key, jnp.float32(0.7), jnp.int32(k)), expected)
+
+
+def test_the_cache_fills_to_max_seq_len_and_refuses_one_more_token():
+    model = tj.GPT(VOCAB, 16, 1, 2, LENGTH)
+    params = model.init(jax.random.key(0))
+    prompt = jnp.zeros((1, LENGTH - 1), jnp.int32)
+    _, cache = gpt.prefill(model, params, prompt, gpt.init_cache(model, 1))
+    _, cache = gpt.decode_step(model, params, jnp.zeros((1,), jnp.int32), cache)
+    assert int(cache["length"]) == LENGTH
+    with pytest.raises(tj.ShapeError, match=f"the cache holds {LENGTH} of max_seq_len={LENGTH}"):
+        gpt.decode_step(model, params, jnp.zeros((1,), jnp.int32), cache)

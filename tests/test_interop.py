@@ -29,7 +29,7 @@ def test_torch_sequential_reproduces_tinyjax_outputs():
     model = _tinyjax_mlp()
     params = model.init(jax.random.key(0))
     net = _torch_mlp()
-    result = net.load_state_dict(to_torch_state_dict(params))
+    result = net.load_state_dict(to_torch_state_dict(params, model))
     assert not result.missing_keys and not result.unexpected_keys
     x = np.array(jax.random.normal(jax.random.key(1), (7, 6)))
     with torch.no_grad():
@@ -56,7 +56,7 @@ def test_round_trip_both_ways_is_bit_exact(dtype):
     params = jax.tree_util.tree_map(
         lambda a: (a + jax.random.normal(jax.random.key(5), a.shape)).astype(dtype), model.init(jax.random.key(4))
     )
-    state = to_torch_state_dict(params)
+    state = to_torch_state_dict(params, model)
     assert state["0.weight"].dtype == {jnp.float32: torch.float32, jnp.bfloat16: torch.bfloat16}.get(
         dtype, torch.float16
     )
@@ -67,7 +67,7 @@ def test_round_trip_both_ways_is_bit_exact(dtype):
             np.asarray(a).view(np.uint16 if a.dtype.itemsize == 2 else np.uint32),
             np.asarray(b).view(np.uint16 if b.dtype.itemsize == 2 else np.uint32),
         )
-    again = to_torch_state_dict(back)
+    again = to_torch_state_dict(back, model)
     for name, tensor in state.items():
         assert torch.equal(tensor, again[name])
 

@@ -148,6 +148,8 @@ def check_input_array(x: Any, layer: str, params: Any = None) -> Any:
         return array
     swapped = isinstance(x, dict) or isinstance(params, jax.Array | np.ndarray)
     hint = "; the arguments look swapped: call apply(params, x)" if swapped else ""
+    if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], tuple | dict):
+        hint = "; apply(params, x, training=True) on a model with state returns (y, new_state): unpack it first"
     raise DTypeError(layer, f"expected an input array x of numbers, got {type(x).__name__} {_short(x)}{hint}")
 
 

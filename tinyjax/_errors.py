@@ -98,3 +98,35 @@ class WeightsMismatchError(TinyjaxError, ValueError):
 
 class NoisyBenchmarkWarning(UserWarning):
     """Benchmark samples too spread out (coefficient of variation above the threshold) to support a claim."""
+
+
+class IndexRangeError(TinyjaxError, IndexError):
+    """An index outside the axis it indexes (``t[5]`` on 3 rows), where JAX alone would clamp it silently."""
+
+
+class UnsupportedError(TinyjaxError, TypeError):
+    """An operation the object does not support as called: ``len()`` or iteration of a 0-d Tensor."""
+
+
+class PathError(TinyjaxError, OSError):
+    """The file system refused a path tinyjax reads or writes (an ``OSError``; the message names the path)."""
+
+
+class PathPermissionError(PathError, PermissionError):
+    """A file tinyjax may not read or write: ``save`` over a read-only file is refused, never silently replaced."""
+
+
+class MissingPathError(PathError, FileNotFoundError):
+    """A file to read, or the folder to save one into, that does not exist."""
+
+
+class PathIsFolderError(PathError, IsADirectoryError):
+    """A folder given where a file belongs."""
+
+
+def path_error(error: OSError, message: str, path: Any) -> PathError:
+    """``error`` as the :class:`PathError` of its kind (by errno), with ``message`` and the path."""
+    kinds = {2: MissingPathError, 13: PathPermissionError, 1: PathPermissionError, 21: PathIsFolderError}
+    if error.errno is None:
+        return PathError(f"{message}: {path}")
+    return kinds.get(error.errno, PathError)(error.errno, message, str(path))

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 import jax
 import jax.numpy as jnp
 
+from tinyjax._checks import check_shape_argument
 from tinyjax._errors import ConfigError
 
 __all__ = [
@@ -63,7 +64,7 @@ def _scaled(
     base = jax.nn.initializers.variance_scaling(scale, mode, distribution)
 
     def init(key: jax.Array, shape: Shape, dtype: Any = jnp.float32) -> jax.Array:
-        shape = tuple(shape)
+        shape = check_shape_argument(shape, "shape", name)
         if len(shape) < 2:
             raise ConfigError(f"{name} needs a shape with at least 2 dimensions (in, out), got {shape}")
         _check_float(name, dtype)

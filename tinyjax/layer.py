@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from tinyjax._checks import check_array_shape, check_input_array, check_key, check_no_params
+from tinyjax._checks import check_array_shape, check_input_array, check_key, check_no_params, check_shape_argument
 from tinyjax._errors import ConfigError, DTypeError, KeyArgumentError, ParamsError
 
 Params = Any
@@ -291,7 +291,7 @@ class Layer:
 
     def output_shape(self, input_shape: Sequence[int], dtype: Any = jnp.float32) -> tuple[int, ...]:
         """Shape of ``apply(params, x)`` for ``x`` of ``input_shape``, computed without any FLOPs."""
-        x = jax.ShapeDtypeStruct(tuple(input_shape), dtype)
+        x = jax.ShapeDtypeStruct(check_shape_argument(input_shape, "input_shape", f"{self.name}.output_shape"), dtype)
         out = jax.eval_shape(self.raw_apply, self.param_shapes(), x)
         return tuple(out.shape)
 
@@ -384,7 +384,9 @@ def define(
         return compiled_init(key)
 
     checked_init.__doc__ = f"Params of {name} from one jax.random key."
-    compiled_apply = jit_apply(apply, name, static_argnames=tuple(o for o in options if o != "key"), doc=doc)
+    compiled_apply = jit_apply(
+        apply, name, static_argnames=tuple(o for o in options if o != "key"), doc=doc, options=options
+    )
     return Layer(
         name=name,
         init=checked_init,
@@ -407,23 +409,67 @@ def define(
     )
 
 
-def jit_apply(apply: ApplyFn, name: str, *, static_argnames: Sequence[str] = (), doc: str | None = None) -> ApplyFn:
+def jit_apply(
+    apply: ApplyFn,
+    name: str,
+    *,
+    static_argnames: Sequence[str] = (),
+    doc: str | None = None,
+    options: Sequence[str] | None = None,
+) -> ApplyFn:
     """``jax.jit(apply)`` behind a check of ``x``: a list works as an array would, None or a string is refused.
 
+    ``options``: the keyword options the caller may give (``static_argnames`` by default); any other
+    keyword (a typo such as ``trainig=True``, an option no layer inside takes, an internal argument)
+    raises :class:`~tinyjax.ConfigError` naming it and the options taken, and ``help()`` shows only these.
+    A ``key=`` is the exception: a layer without randomness ignores it (a training loop may pass one to any model).
     ``doc`` becomes the function's ``__doc__`` (what ``help(layer.apply)`` shows); the ``jax.jit``
     function itself is its ``jitted`` attribute (``layer.apply.jitted.lower(params, x)``).
     """
     jitted = jax.jit(apply, static_argnames=tuple(static_argnames))
+    signature, taken = _public_signature(apply, static_argnames if options is None else options, only=options is None)
 
     @functools.wraps(apply)
     def compiled_apply(params: Params, x: Any, **options: Any) -> jax.Array:
+        if taken is not None:
+            if "key" in options and "key" not in taken:
+                options.pop("key")  # no randomness inside: a key is ignored, as in inference
+            unknown = sorted(set(options) - set(taken))
+            if unknown:
+                listed = ", ".join(f"{o}=" for o in taken) or "no options"
+                raise ConfigError(
+                    f"{name}.apply got the option {unknown[0]}=, which it does not take; it takes {listed}"
+                )
         if not isinstance(x, jax.Array):
             x = check_input_array(x, name, params)
         return jitted(params, x, **options)
 
     compiled_apply.__doc__ = doc or apply.__doc__
+    if signature is not None:
+        compiled_apply.__signature__ = signature  # type: ignore[attr-defined]  # help() without internal keywords
     compiled_apply.jitted = jitted  # type: ignore[attr-defined]  # jax.jit's own function: .lower(), .trace()
     return compiled_apply
+
+
+def _public_signature(
+    apply: ApplyFn, options: Sequence[str], only: bool = False
+) -> tuple[inspect.Signature | None, tuple[str, ...] | None]:
+    """``apply``'s signature without the keywords a factory bound (``functools.partial``), and the keywords left.
+
+    ``only``: the keywords are ``options`` alone (a module-level apply whose other keywords are internal).
+    ``(None, None)`` when it cannot be read or takes ``**kwargs``: then every keyword is passed on.
+    """
+    try:
+        signature = inspect.signature(apply)
+    except (TypeError, ValueError):
+        return None, None
+    bound = set(getattr(apply, "keywords", None) or ())
+    parameters = list(signature.parameters.values())
+    rest = [p for p in parameters[2:] if p.name not in bound and (not only or p.name in options)]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):
+        return None, None
+    taken = tuple(sorted(set(options) | {p.name for p in rest if p.kind is not inspect.Parameter.VAR_POSITIONAL}))
+    return signature.replace(parameters=parameters[:2] + rest), taken
 
 
 def check_training(training: bool | None, key: Any, layer: str) -> bool:

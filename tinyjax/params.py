@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 
+from tinyjax._errors import ConfigError
 from tinyjax.layer import Params
 
 __all__ = ["count_params", "named_parameters", "param_bytes", "parameters", "path_name", "path_order"]
@@ -65,9 +66,18 @@ def named_parameters(params: Params) -> dict[str, jax.Array]:
 
 def count_params(params: Params) -> int:
     """Total number of scalars in ``params`` (arrays or ``jax.ShapeDtypeStruct`` leaves)."""
-    return sum(math.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(params))
+    return sum(math.prod(leaf.shape) for leaf in _arrays(params, "count_params"))
 
 
 def param_bytes(params: Params) -> int:
     """Total bytes of ``params`` (works on ``jax.ShapeDtypeStruct`` leaves too, with no allocation)."""
-    return sum(math.prod(leaf.shape) * leaf.dtype.itemsize for leaf in jax.tree_util.tree_leaves(params))
+    return sum(math.prod(leaf.shape) * leaf.dtype.itemsize for leaf in _arrays(params, "param_bytes"))
+
+
+def _arrays(params: Params, call: str) -> list[Any]:
+    """The leaves of ``params``; ConfigError naming ``call`` for a leaf that is not an array (a string, say)."""
+    leaves = jax.tree_util.tree_leaves(params)
+    for leaf in leaves:
+        if not hasattr(leaf, "shape") or not hasattr(leaf, "dtype"):
+            raise ConfigError(f"{call} takes a params pytree of arrays, got a leaf {type(leaf).__name__} {leaf!r:.60}")
+    return leaves

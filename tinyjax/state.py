@@ -34,6 +34,9 @@ def split_state(layer: Layer, params: Params) -> tuple[Params, Params]:
     ``optax`` and ``jax.jit`` (None is an empty subtree). Raises ConfigError when ``params`` do not
     have the structure of ``layer``'s params.
     """
+    if not isinstance(layer, Layer):
+        swapped = "; the arguments look swapped: call split_state(model, params)" if isinstance(params, Layer) else ""
+        raise ConfigError(f"split_state takes the tinyjax Layer first, got {type(layer).__name__}{swapped}")
     info = layer.param_info()
     if str(jax.tree_util.tree_structure(info, is_leaf=is_param_info)) != str(jax.tree_util.tree_structure(params)):
         raise ConfigError(f"split_state: the params given do not have the structure of {layer.name}'s params")
@@ -47,7 +50,30 @@ def split_state(layer: Layer, params: Params) -> tuple[Params, Params]:
 
 
 def merge_state(trainable: Params, state: Params) -> Params:
-    """The params pytree back from :func:`split_state`'s two halves (a new state from training included)."""
+    """The params pytree back from :func:`split_state`'s two halves (a new state from training included).
+
+    Raises ConfigError when the halves do not have one structure (two models' halves, or an
+    optimizer's state given for the params' state).
+    """
+    left: Any = jax.tree_util.tree_structure(trainable, is_leaf=_is_none)
+    right: Any = jax.tree_util.tree_structure(state, is_leaf=_is_none)
+    if left != right:
+        raise ConfigError(
+            "merge_state: the trainable half and the state half do not have the same structure (each is the "
+            f"params' structure, None where the other holds a leaf); got {left.num_leaves} and {right.num_leaves} "
+            "leaves: pass the two halves split_state(model, params) returned (the state from apply(..., training=True))"
+        )
+    both = zip(
+        jax.tree_util.tree_leaves(trainable, is_leaf=_is_none),
+        jax.tree_util.tree_leaves(state, is_leaf=_is_none),
+        strict=True,
+    )
+    clash = sum(1 for t, s in both if (t is None) == (s is None))
+    if clash:
+        raise ConfigError(
+            f"merge_state: {clash} position(s) hold a leaf in both halves or in neither; pass the two halves "
+            "split_state(model, params) returned (each None where the other holds a leaf)"
+        )
     return jax.tree_util.tree_map(lambda t, s: s if t is None else t, trainable, state, is_leaf=_is_none)
 
 

@@ -141,6 +141,10 @@ def _gelu_exact_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tu
 @cached
 def GELU(approximate: bool = False) -> Layer:
     """GELU layer: ``x * Phi(x)``, the exact erf form, or the tanh approximation if ``approximate``; no params."""
+    if approximate in ("none", "tanh"):  # torch.nn.GELU's spelling
+        approximate = approximate == "tanh"
+    if not isinstance(approximate, bool):
+        raise ConfigError(f"GELU approximate must be True, False, 'none' or 'tanh' (torch's), got {approximate!r}")
     approximate = bool(approximate)
     return elementwise(
         "GELU",

@@ -154,6 +154,8 @@ def _apply(
     if jnp.ndim(x) < 2 or x.shape[-1] != embed_dim:
         raise ShapeError(name, (..., "T", embed_dim), tuple(jnp.shape(x)))
     seq = x.shape[-2]
+    if seq == 0:  # nothing to attend over: the empty output, not a softmax over no keys
+        return jnp.zeros(x.shape, x.dtype)
     allowed, additive = _mask_terms(mask, (*x.shape[:-2], num_heads, seq, seq), name)
     if causal:
         lower = np.tril(np.ones((seq, seq), bool))

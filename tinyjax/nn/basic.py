@@ -46,6 +46,8 @@ def Flatten(start_dim: int = 1, end_dim: int = -1) -> Layer:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"Flatten {label} must be an int, got {value!r}")
     start, end = int(start_dim), int(end_dim)
+    if (start >= 0) == (end >= 0) and start > end:
+        raise ConfigError(f"Flatten start_dim={start} comes after end_dim={end}: nothing to merge")
     name = f"Flatten(start_dim={start}, end_dim={end})"
     return define(
         name,

@@ -37,6 +37,24 @@ def _check_reduction(name: str, reduction: Any) -> None:
         raise ConfigError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _array(name: str, what: str, x: Any) -> jax.Array:
+    """``x`` as an array; a DTypeError naming the loss for anything else (a forgotten ``(y, new_state)`` unpack)."""
+    if isinstance(x, jax.Array):
+        return x
+    if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], tuple | dict):
+        raise DTypeError(
+            name,
+            f"expected {what} as an array, got a tuple of 2: apply(params, x, training=True) on a "
+            "model with state returns (y, new_state); unpack it: y, new_state = model.apply(...)",
+        )
+    try:
+        return jnp.asarray(x)
+    except (TypeError, ValueError):
+        shown = repr(x)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise DTypeError(name, f"expected {what} as an array of numbers, got {type(x).__name__} {shown}") from None
+
+
 def _check_float(name: str, what: str, x: jax.Array) -> None:
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise DTypeError(name, f"expected floating {what}, got {x.dtype}")
@@ -49,7 +67,7 @@ def mse(predictions: jax.Array, targets: jax.Array, *, reduction: str = "mean") 
       predictions, targets: floating arrays of the same shape ``(...)``.
       reduction: ``"mean"`` over every element (a scalar), ``"sum"``, or ``"none"`` (shape ``(...)``).
     """
-    predictions, targets = jnp.asarray(predictions), jnp.asarray(targets)
+    predictions, targets = _array("mse", "predictions", predictions), _array("mse", "targets", targets)
     _check_reduction("mse", reduction)
     _check_float("mse", "predictions", predictions)
     if predictions.shape != targets.shape:
@@ -74,7 +92,7 @@ def cross_entropy(logits: jax.Array, labels: jax.Array, *, reduction: str = "mea
     probabilities): no overflow for logits of any size.
     """
     given = labels
-    logits, labels = jnp.asarray(logits), jnp.asarray(labels)
+    logits, labels = _array("cross_entropy", "logits", logits), _array("cross_entropy", "labels", labels)
     _check_reduction("cross_entropy", reduction)
     _check_float("cross_entropy", "logits", logits)
     if logits.ndim < 1:
@@ -135,7 +153,10 @@ def binary_cross_entropy(logits: jax.Array, targets: jax.Array, *, reduction: st
     Computed as ``softplus(x) - t * x`` (``= -t log sigmoid(x) - (1 - t) log sigmoid(-x)``), which
     neither overflows nor loses precision for large ``|x|``.
     """
-    logits, targets = jnp.asarray(logits), jnp.asarray(targets)
+    logits, targets = (
+        _array("binary_cross_entropy", "logits", logits),
+        _array("binary_cross_entropy", "targets", targets),
+    )
     _check_reduction("binary_cross_entropy", reduction)
     _check_float("binary_cross_entropy", "logits", logits)
     if logits.shape != targets.shape:

@@ -12,6 +12,7 @@ from typing import Any
 
 import jax
 
+from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer
 from tinyjax.nn import activations, dropout, linear
 from tinyjax.oop import autograd, bridge, functions
@@ -141,6 +142,8 @@ class Dropout(FunctionalModule):
 
     def forward(self, x: Any, training: bool | None = None, key: jax.Array | None = None) -> Tensor:
         tensor = as_tensor(x)
+        if training is not None and not isinstance(training, bool):
+            raise ConfigError(f"Dropout.forward: training must be True, False or None, got {training!r}")
         if not (self.training if training is None else training):
             return tensor
         if key is None:

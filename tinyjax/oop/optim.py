@@ -51,7 +51,17 @@ class Optimizer:
     lr: float = 0.0
 
     def __init__(self, params: Iterable[Tensor]) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor) or not isinstance(params, Iterable):
+            hint = "model.parameters()" if hasattr(params, "parameters") else "[tensor]"
+            raise ConfigError(f"{name} takes a list of parameter Tensors, got {type(params).__name__}; pass {hint}")
         self.params = list(params)
+        if not self.params:
+            raise ConfigError(
+                f"{name} got an empty parameter list: nothing would be trained; pass model.parameters() "
+                "of a model that has parameters"
+            )
+        self._check_hyperparameters()
         for i, param in enumerate(self.params):
             if not isinstance(param, Tensor):
                 raise ConfigError(f"{type(self).__name__}: parameter {i} is a {type(param).__name__}, not a Tensor")
@@ -63,6 +73,19 @@ class Optimizer:
         self._tx: optax.GradientTransformation | None = None  # built at the first step
         self._states: list[Any] = [None] * len(self.params)
 
+    def _check_hyperparameters(self) -> None:
+        """ConfigError for a learning rate, momentum, weight decay, eps or beta a step cannot use."""
+        ranges: dict[str, tuple[float, float | None]] = {"lr": (0, None), "momentum": (0, None)}
+        ranges.update({"weight_decay": (0, None), "eps": (0, None), "beta1": (0, 1), "beta2": (0, 1)})
+        for field, (low, high) in ranges.items():
+            value: Any = getattr(self, field, None)
+            if value is None and field != "lr":
+                continue
+            number = isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool)
+            if not number or not np.isfinite(value) or value < low or (high is not None and value >= high):
+                bound = f"in [{low}, {high})" if high is not None else f">= {low}"
+                raise ConfigError(f"{type(self).__name__}: {field} must be a finite number {bound}, got {value!r}")
+
     def _transformation(self, learning_rate: Any) -> optax.GradientTransformation:
         raise NotImplementedError(f"{type(self).__name__} must define its optax transformation")
 
@@ -73,6 +96,7 @@ class Optimizer:
 
     def step(self) -> None:
         """``param <- param + update(grad)`` for every parameter that has a gradient."""
+        self._check_hyperparameters()  # lr may have been changed since (a schedule)
         self.step_count += 1
         chosen = [i for i, param in enumerate(self.params) if param.grad_array is not None]
         if not chosen:

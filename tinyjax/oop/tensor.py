@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._errors import ConfigError, DTypeError, ShapeError
+from tinyjax._errors import ConfigError, DTypeError, IndexRangeError, ShapeError, UnsupportedError
 from tinyjax.oop import autograd
 from tinyjax.oop.autograd import Variable
 from tinyjax.oop.hostdata import host_data
@@ -47,7 +47,15 @@ def _float32(data: Any) -> jax.Array:
         if data is None or isinstance(data, (str, bytes)):
             dtype = None
         else:
-            data = np.asarray(data)
+            try:
+                data = np.asarray(data)
+            except (ValueError, TypeError):
+                raise ShapeError(
+                    "Tensor",
+                    "a rectangular nested list",
+                    f"a ragged {type(data).__name__} (rows of different lengths)",
+                    what="data",
+                ) from None
             dtype = data.dtype
     if dtype is None or np.dtype(dtype).kind not in "biuf":
         shown = f"{type(data).__name__} {data!r}" if dtype is None else f"an array of {dtype}"
@@ -109,6 +117,114 @@ def _mean(x: jax.Array, axis: Axis, keepdims: bool) -> jax.Array:
 
 def _max(x: jax.Array, axis: Axis, keepdims: bool) -> jax.Array:
     return jnp.max(x, axis=axis, keepdims=keepdims)
+
+
+def _min(x: jax.Array, axis: Axis, keepdims: bool) -> jax.Array:
+    return jnp.min(x, axis=axis, keepdims=keepdims)
+
+
+def _check_axis(axis: Axis, ndim: int, call: str) -> None:
+    for a in (axis,) if isinstance(axis, int) else (axis or ()):
+        if isinstance(a, bool) or not isinstance(a, int | np.integer) or not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ConfigError(f"{call}: axis {a!r} is out of range for a Tensor of {ndim} dimension(s)")
+
+
+def _broadcast(call: str, left: tuple[int, ...], right: tuple[int, ...]) -> None:
+    """ShapeError naming both shapes unless they broadcast (NumPy's rules), as JAX's TypeError would not."""
+    try:
+        np.broadcast_shapes(left, right)
+    except ValueError:
+        raise ShapeError(
+            f"Tensor {call}",
+            "a shape that broadcasts with " + str(left),
+            right,
+            what="the other operand",
+            hint="Sizes must be equal or 1 on each axis, counted from the last",
+        ) from None
+
+
+def _index_items(index: Any) -> tuple[Any, ...]:
+    """An index as a tuple of items: a Tensor's whole numbers as an int32 array, lists as arrays."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = indices_of(item, "Tensor index") if item.dtype != np.bool_ else item.data
+        elif isinstance(item, list | jax.Array | np.ndarray):
+            item = np.asarray(item)
+        out.append(item)
+    return tuple(out)
+
+
+def _check_index(items: tuple[Any, ...], shape: tuple[int, ...]) -> None:
+    """IndexRangeError for an index outside its axis (JAX would clamp it), or too many indices; DTypeError
+    for an index that is not an integer, a slice, None, ``...``, or an integer or boolean array."""
+
+    def width(item: Any) -> int:
+        if item is None or item is Ellipsis:
+            return 0
+        return item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
+
+    used = sum(width(item) for item in items)
+    if used > len(shape):
+        raise IndexRangeError(f"Tensor index: too many indices for a Tensor of shape {shape}: {used} given")
+    axis = 0
+    for item in items:
+        if item is Ellipsis:
+            axis += len(shape) - used
+        elif item is None:
+            continue
+        elif isinstance(item, slice):
+            axis += 1
+        elif isinstance(item, int | np.integer) and not isinstance(item, bool):
+            if not -shape[axis] <= item < shape[axis]:
+                raise IndexRangeError(
+                    f"Tensor index {int(item)} is out of range for axis {axis} of size {shape[axis]} (shape {shape})"
+                )
+            axis += 1
+        elif isinstance(item, np.ndarray) and item.dtype == np.bool_:
+            if item.shape != shape[axis : axis + item.ndim]:
+                raise IndexRangeError(f"Tensor index: a boolean mask of shape {item.shape} for axes of {shape[axis:]}")
+            axis += item.ndim
+        elif isinstance(item, np.ndarray) and np.issubdtype(item.dtype, np.integer):
+            bad = item[(item < -shape[axis]) | (item >= shape[axis])]
+            if bad.size:
+                first = int(bad.flat[0])
+                raise IndexRangeError(
+                    f"Tensor index {first} is out of range for axis {axis} of size {shape[axis]} (shape {shape})"
+                )
+            axis += 1
+        else:
+            shown = f"an array of {item.dtype}" if isinstance(item, np.ndarray) else f"{type(item).__name__} {item!r}"
+            raise DTypeError(
+                "Tensor index",
+                f"indices must be integers, slices, None, ..., or integer or boolean arrays, got {shown}",
+            )
+
+
+_UFUNCS: dict[Any, str] = {
+    np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__", np.true_divide: "__truediv__",
+    np.power: "__pow__", np.matmul: "__matmul__", np.negative: "__neg__", np.absolute: "abs", np.exp: "exp",
+    np.log: "log", np.sqrt: "sqrt", np.less: "__lt__", np.less_equal: "__le__", np.greater: "__gt__",
+    np.greater_equal: "__ge__", np.equal: "__eq__", np.not_equal: "__ne__",
+}  # fmt: skip
+_REDUCTIONS: dict[Any, str] = {
+    np.sum: "sum",
+    np.mean: "mean",
+    np.max: "max",
+    np.amax: "max",
+    np.min: "min",
+    np.amin: "min",
+    np.argmax: "argmax",
+}
+
+
+def _to_numpy(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, list | tuple):
+        return type(value)(_to_numpy(v) for v in value)
+    return value
 
 
 def _axis(axis: Any) -> Axis:
@@ -197,7 +313,12 @@ class Tensor(Variable):
         return Tensor.wrap(self.array)
 
     def item(self) -> float:
-        """The value of a one-element Tensor as a Python float."""
+        """The value of a one-element Tensor as a Python float (ShapeError for more elements, as NumPy's ValueError)."""
+        if self.size != 1:
+            raise ShapeError(
+                "Tensor.item", "a one-element Tensor", self.shape, what="self",
+                hint="Index one element first (t[0, 1].item()), or read all of them with t.numpy()",
+            )  # fmt: skip
         return float(self.array.reshape(()))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, Any]:
@@ -209,8 +330,47 @@ class Tensor(Variable):
 
     def __len__(self) -> int:
         if not self.shape:
-            raise TypeError("len() of a 0-d Tensor")
+            raise UnsupportedError("len() of a 0-d Tensor: it holds one value (t.item()), not a sequence")
         return self.shape[0]
+
+    def __iter__(self) -> Any:
+        """The rows ``t[0], t[1], ...`` (each a Tensor on the tape), as NumPy iterates; a 0-d Tensor refuses."""
+        if not self.shape:
+            raise UnsupportedError("iteration over a 0-d Tensor: it holds one value (t.item()), not a sequence")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        """The truth of a one-element Tensor; more elements are ambiguous (ShapeError, NumPy's ValueError)."""
+        if self.size != 1:
+            raise ShapeError(
+                "Tensor.__bool__", "a one-element Tensor", self.shape, what="self",
+                hint="The truth of several values is ambiguous: use (t > 0).numpy().any() or .all()",
+            )  # fmt: skip
+        return bool(self.array.reshape(()))
+
+    __hash__ = object.__hash__  # identity, as PyTorch's: == compares values elementwise
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's ufuncs on Tensors: the Tensor's own operation (on the tape) where one exists, else NumPy's."""
+        name = _UFUNCS.get(ufunc)
+        if method == "__call__" and name is not None and not kwargs:
+            first, *rest = inputs
+            if not isinstance(first, Tensor):  # a NumPy operand on the left: the same operation, reflected
+                return getattr(Tensor.wrap(jnp.asarray(first)), name)(*rest)
+            return getattr(first, name)(*rest)
+        return getattr(ufunc, method)(*_to_numpy(inputs), **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """``np.sum(t)``, ``np.mean``, ``np.max``, ``np.min``, ``np.argmax``: the Tensor's own (differentiable) ones.
+
+        Other NumPy functions get NumPy arrays in place of the Tensors (no gradient).
+        """
+        name = _REDUCTIONS.get(func)
+        if name is not None and args and isinstance(args[0], Tensor) and kwargs.get("out") is None:
+            options = {k: v for k, v in kwargs.items() if k in ("axis", "keepdims")}
+            return getattr(args[0], name)(*args[1:2], **options)
+        return func(*_to_numpy(args), **{k: _to_numpy(v) for k, v in kwargs.items()})
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", threshold=20, edgeitems=2, precision=4, prefix="Tensor(")
@@ -255,7 +415,58 @@ class Tensor(Variable):
     # --- arithmetic ----------------------------------------------------------------------------
     def _binary(self, fn: Any, other: Any, reflected: bool = False) -> Tensor:
         operand = _operand(other)
+        if not isinstance(operand, int | float | bool):
+            right = operand.shape if isinstance(operand, Tensor) else tuple(operand.shape)
+            _broadcast(fn.__name__, *((right, self.shape) if reflected else (self.shape, right)))
         return autograd.apply(fn, (operand, self) if reflected else (self, operand))
+
+    def _compare(self, fn: Any, other: Any) -> Tensor:
+        """A boolean Tensor (no gradient), as NumPy's comparisons give."""
+        operand = _operand(other)
+        if not isinstance(operand, int | float | bool):
+            _broadcast(fn.__name__, self.shape, operand.shape if isinstance(operand, Tensor) else tuple(operand.shape))
+        right = operand.array if isinstance(operand, Tensor) else operand
+        return Tensor.wrap(fn(self.array, right), requires_grad=False)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(jnp.less, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(jnp.less_equal, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(jnp.greater, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(jnp.greater_equal, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(jnp.equal, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(jnp.not_equal, other)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return self._binary(jnp.power, base, reflected=True)
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    def abs(self) -> Tensor:
+        """``|x|`` elementwise (gradient ``sign(x)``)."""
+        return autograd.apply(jnp.abs, (self,))
+
+    def exp(self) -> Tensor:
+        """``e**x`` elementwise."""
+        return autograd.apply(jnp.exp, (self,))
+
+    def log(self) -> Tensor:
+        """The natural logarithm elementwise (``-inf`` at 0 and NaN below, as NumPy without its warning)."""
+        return autograd.apply(jnp.log, (self,))
+
+    def sqrt(self) -> Tensor:
+        """The square root elementwise (NaN below 0, as NumPy without its warning)."""
+        return autograd.apply(jnp.sqrt, (self,))
 
     def __add__(self, other: Any) -> Tensor:
         return self._binary(jnp.add, other)
@@ -352,17 +563,39 @@ class Tensor(Variable):
         return self.transpose()
 
     def __getitem__(self, index: Any) -> Tensor:
-        if isinstance(index, Tensor):
-            index = index.array.astype(jnp.int32)
+        """NumPy's indexing: ints, slices, None, ``...``, integer arrays (or Tensors of whole numbers) and
+        boolean masks; an index outside its axis raises :class:`~tinyjax.IndexRangeError` (an IndexError)."""
+        items = _index_items(index)
+        _check_index(items, self.shape)
+        index = items if isinstance(index, tuple) else items[0]
         return autograd.apply_eager(lambda x: x[index], self)
 
     # --- reductions ----------------------------------------------------------------------------
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        _check_axis(_axis(axis), self.ndim, "Tensor.sum")
         return autograd.apply(_sum, (self,), axis=_axis(axis), keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        _check_axis(_axis(axis), self.ndim, "Tensor.mean")
         return autograd.apply(_mean, (self,), axis=_axis(axis), keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The largest value along ``axis`` (every axis by default); its gradient goes to the maxima."""
+        self._check_reduce(axis, "Tensor.max")
         return autograd.apply(_max, (self,), axis=_axis(axis), keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The smallest value along ``axis`` (every axis by default); its gradient goes to the minima."""
+        self._check_reduce(axis, "Tensor.min")
+        return autograd.apply(_min, (self,), axis=_axis(axis), keepdims=keepdims)
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        """The index of the largest value (of the flattened values without ``axis``): an int32 Tensor, no gradient."""
+        self._check_reduce(axis, "Tensor.argmax")
+        return Tensor.wrap(jnp.argmax(self.array, axis=axis).astype(jnp.int32), requires_grad=False)
+
+    def _check_reduce(self, axis: Any, call: str) -> None:
+        _check_axis(_axis(axis), self.ndim, call)
+        if self.size == 0:
+            raise ShapeError(call, "a Tensor with at least one element", self.shape, what="self",
+                             hint="An empty Tensor has no largest or smallest value")  # fmt: skip

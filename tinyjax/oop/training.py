@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from tinyjax._errors import ConfigError
 from tinyjax.oop.autograd import no_grad
 from tinyjax.oop.constants import DEFAULT_MAX_LR, DEFAULT_MIN_LR, DEFAULT_TOTAL_EPOCHS
 from tinyjax.oop.optim import Optimizer
@@ -30,6 +31,11 @@ class CosineSchedule:
     def __init__(
         self, max_lr: float = DEFAULT_MAX_LR, min_lr: float = DEFAULT_MIN_LR, total_epochs: int = DEFAULT_TOTAL_EPOCHS
     ) -> None:
+        for name, value in (("max_lr", max_lr), ("min_lr", min_lr)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ConfigError(f"CosineSchedule: {name} must be a finite number >= 0, got {value!r}")
+        if isinstance(total_epochs, bool) or not isinstance(total_epochs, int) or total_epochs < 1:
+            raise ConfigError(f"CosineSchedule: total_epochs must be a positive int, got {total_epochs!r}")
         self.max_lr, self.min_lr, self.total_epochs = max_lr, min_lr, total_epochs
 
     def get_lr(self, epoch: int) -> float:
@@ -45,6 +51,8 @@ def clip_grad_norm(parameters: Iterable[Tensor], max_norm: float = 1.0) -> float
     Returns the global L2 norm of the gradients before clipping (parameters without ``.grad`` are
     skipped), as TinyTorch's ``clip_grad_norm`` does.
     """
+    if isinstance(max_norm, bool) or not isinstance(max_norm, int | float) or not 0 < max_norm < float("inf"):
+        raise ConfigError(f"clip_grad_norm: max_norm must be a finite number > 0, got {max_norm!r}")
     with_grads = [(p, p.grad_array) for p in parameters if p.grad_array is not None]
     if not with_grads:
         return 0.0

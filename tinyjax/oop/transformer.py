@@ -14,6 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, Params
 from tinyjax.nn import attention, gpt, transformer
 from tinyjax.oop import autograd, bridge
@@ -309,7 +310,18 @@ class GPT(FunctionalModule):
     def generate(
         self, prompt_tokens: Any, max_new_tokens: int = 50, temperature: float = 1.0, top_k: int | None = None
     ) -> Tensor:
-        tokens = jnp.asarray(array_of(prompt_tokens), jnp.int32)
+        tokens = gpt._check_tokens(self.layer, indices_of(prompt_tokens, "GPT.generate"), "prompt", "GPT.generate")
+        gpt._check_sampling(self.layer, None, temperature, top_k, "GPT.generate")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ConfigError(f"GPT.generate: max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+        if tokens.shape[1] + max_new_tokens - 1 > self.max_seq_len:  # the last new token is never fed back
+            raise ShapeError(
+                f"GPT.generate({self.layer.name})",
+                f"T + max_new_tokens - 1 <= max_seq_len={self.max_seq_len}",
+                (tokens.shape[1], max_new_tokens),
+                what="(prompt length T, max_new_tokens)",
+            )
+        tokens = jnp.asarray(tokens, jnp.int32)
         params = self.params
         if self.kv_cache is not None:  # module 17: prefill once, then one compiled step per token
             self.kv_cache.reset()

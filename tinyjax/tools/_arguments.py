@@ -6,8 +6,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from tinyjax._errors import ConfigError, DTypeError
+from tinyjax._errors import ConfigError, DTypeError, ShapeError
 from tinyjax.layer import Layer, Params, as_layer
 from tinyjax.state import split_state
 
@@ -64,3 +65,33 @@ def check_input_kind(dtype: Any, expected: Any, call: str) -> None:
             f"expected {'integer' if kind is jnp.integer else 'floating'} input, got {dtype}; "
             f"convert it with x.astype(np.{jnp.dtype(expected)})",
         )
+
+
+def host_array(x: Any, call: str) -> np.ndarray:
+    """``x`` (a list, a scalar, an array) as a NumPy array; a ragged list or non-numbers raise naming ``call``."""
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError):
+        raise ShapeError(
+            call, "a rectangular array (batch, *features)", f"a ragged {type(x).__name__} (rows of different lengths)"
+        ) from None
+    if array.dtype == object or array.dtype.kind in "USV":
+        text = repr(x)
+        raise DTypeError(call, f"expected an array of numbers, got {type(x).__name__} {text[:60]}")
+    return array
+
+
+def features_argument(features: Any, call: str) -> tuple[Any, ...]:
+    """``features`` as a tuple (sizes, or names of ONNX's symbolic dimensions); else ConfigError naming ``call``."""
+    if isinstance(features, int | np.integer) and not isinstance(features, bool):
+        raise ConfigError(f"{call}: features must be a tuple such as ({features},), got the int {features}")
+    if isinstance(features, str) or not isinstance(features, tuple | list):
+        raise ConfigError(f"{call}: features must be a tuple of sizes such as (784,), got {features!r}")
+    return tuple(features)
+
+
+def with_symbolic_batch(error: ShapeError, batch: str, features: Any) -> ShapeError:
+    """The same ShapeError, saying that ``batch`` in its shape is the batch the export leaves symbolic."""
+    note = f"{batch} is the batch dimension export leaves symbolic; the features given were {tuple(features)}"
+    hint = f"{error.hint}. {note}" if error.hint else note
+    return type(error)(error.layer, error.expected, error.got, error.what, hint=hint)

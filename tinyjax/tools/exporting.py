@@ -17,11 +17,19 @@ from typing import Any
 import jax
 import jax.export  # a submodule: `import jax` does not load it on every supported jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._checks import check_float_params
-from tinyjax._errors import ArtifactError, ConfigError
+from tinyjax._errors import ArtifactError, ConfigError, ShapeError, path_error
 from tinyjax.layer import Layer, Params
-from tinyjax.tools._arguments import float_params, layer_argument
+from tinyjax.tools._arguments import (
+    check_input_kind,
+    features_argument,
+    float_params,
+    host_array,
+    layer_argument,
+    with_symbolic_batch,
+)
 from tinyjax.tools.onnx_export import export_onnx
 
 __all__ = ["PLATFORMS", "export", "load_exported"]
@@ -82,6 +90,7 @@ def export(
         if layer.in_features is None:
             raise ConfigError(f"export({layer.name}): the layer does not fix its input size; pass features=(...)")
         features = (layer.in_features,)
+    features = features_argument(features, f"export({layer.name})")
     if format == "onnx":
         return export_onnx(layer, params, features=features, dtype=dtype, batch=batch, path=path)
     if any(isinstance(size, str) for size in features):
@@ -95,7 +104,10 @@ def export(
     def predict(x: jax.Array) -> jax.Array:
         return layer.raw_apply(params, x)
 
-    exported = jax.export.export(jax.jit(predict), platforms=tuple(platforms))(example)
+    try:
+        exported = jax.export.export(jax.jit(predict), platforms=tuple(platforms))(example)
+    except ShapeError as error:
+        raise with_symbolic_batch(error, batch, features) from None
     data = bytes(exported.serialize())
     if path is not None:
         Path(path).write_bytes(data)
@@ -109,7 +121,17 @@ def load_exported(artifact: bytes | bytearray | str | os.PathLike[str]) -> Calla
     an artifact. Where tinyjax is not installed, jax alone loads it the same way
     (``jax.export.deserialize(bytearray(artifact)).call(x)``).
     """
-    data = artifact if isinstance(artifact, (bytes, bytearray)) else Path(artifact).read_bytes()
+    if isinstance(artifact, (bytes, bytearray)):
+        data = artifact
+    elif isinstance(artifact, str | os.PathLike):
+        try:
+            data = Path(artifact).read_bytes()
+        except OSError as error:
+            raise path_error(error, f"cannot read the exported model: {error.strerror or error}", artifact) from None
+    else:
+        raise ArtifactError(
+            f"load_exported takes the bytes tinyjax.export returned or a file path, got {type(artifact).__name__}"
+        )
     try:
         exported = jax.export.deserialize(bytearray(data))
     except Exception as error:  # flatbuffers reports garbage as struct or index errors
@@ -118,4 +140,20 @@ def load_exported(artifact: bytes | bytearray | str | os.PathLike[str]) -> Calla
             f"{source} ({len(data):,} bytes) is not a jax.export artifact written by tinyjax.export: "
             f"{type(error).__name__}: {error}"
         ) from error
-    return jax.jit(exported.call)
+    run = jax.jit(exported.call)
+    (expected,) = exported.in_avals
+    call = "load_exported predictor"
+
+    def predict(x: Any) -> jax.Array:
+        """``(batch, *features)`` -> the model's output; the artifact's shape and dtype checked first."""
+        if not hasattr(x, "dtype"):
+            x = host_array(x, call)
+        if np.ndim(x) != len(expected.shape) or tuple(np.shape(x))[1:] != tuple(expected.shape)[1:]:
+            raise ShapeError(call, ("batch", *expected.shape[1:]), tuple(np.shape(x)))
+        check_input_kind(x.dtype, expected.dtype, call)
+        if np.shape(x)[0] == 0:  # the symbolic batch is at least 1: run one row, keep none
+            return run(np.zeros((1, *np.shape(x)[1:]), expected.dtype))[:0]
+        return run(x if x.dtype == expected.dtype else x.astype(expected.dtype))
+
+    predict.jitted = run  # type: ignore[attr-defined]
+    return predict

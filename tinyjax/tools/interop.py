@@ -12,9 +12,13 @@ its torch name, the permutation from tinyjax's logical axes (``("in", "out")``) 
 (``("out", "in")``), the axes torch merges into one (MultiHeadAttention's head-major ``(E, 3, H, D)``
 in-projection is torch's ``(3E, E)``), and torch's dtype where it keeps another (BatchNorm's ``num_batches_tracked``:
 int64 in torch, int32 here, converted both ways and checked to hold the same value). A param no
-layer describes (a user's pair) is copied as it is. Without a
-layer (params alone, as in earlier releases) every tensor named ``weight`` with two or more axes
-has its last two axes swapped: right for Linear-only models, so pass the layer for anything else.
+layer describes (a user's pair) is copied as it is.
+
+The layer is required, both ways: params alone do not say which layer made each array, and the
+same name and rank need different moves (a 2-D ``weight`` is a Linear's ``(in, out)``, which torch
+transposes, or an Embedding's ``(V, D)``, which torch keeps; a 4-D one is a conv kernel whose
+spatial axes must not be swapped). Guessing would hand torch wrong weights that a ``strict=True``
+load accepts, so a missing layer, or params that do not fit the layer, raise instead.
 torch is imported only when these functions run (``pip install 'tinyjax[torch]'``). bfloat16 and
 float16 move bit-exactly.
 """
@@ -79,12 +83,21 @@ class _Move:
         return array if self.permutation is None else np.transpose(array, np.argsort(self.permutation))
 
 
-def _moves(ndims: Mapping[str, int], layer: Layer | None) -> dict[str, _Move]:
-    """``{tinyjax name: how it moves}``: from the layer's description, or Linear's rule without a layer."""
-    if layer is None:
-        return {name: _Move(name, _legacy_swap(name, ndim)) for name, ndim in ndims.items()}
+def _moves(layer: Layer) -> dict[str, _Move]:
+    """``{tinyjax name: how it moves}``, from the layer's description."""
     paths, _ = jax.tree_util.tree_flatten_with_path(layer.param_info(), is_leaf=is_param_info)
     return {path_name(path): _move(path_name(path), info) for path, info in paths}
+
+
+def _require_layer(layer: Any, where: str) -> Layer:
+    if isinstance(layer, Layer):
+        return layer
+    got = "none" if layer is None else f"{type(layer).__name__}"
+    raise ConfigError(
+        f"{where} needs the tinyjax Layer the params belong to (the model), got {got}: params alone do not say "
+        "which layer made each array, and a Linear's weight moves to torch transposed while an Embedding's or a "
+        "conv kernel's spatial axes do not; pass the model, e.g. to_torch_state_dict(params, model)"
+    )
 
 
 def _move(name: str, info: ParamInfo) -> _Move:
@@ -98,27 +111,33 @@ def _move(name: str, info: ParamInfo) -> _Move:
     return _Move(torch_name, order if order != tuple(range(len(order))) else None, groups, info.torch_dtype)
 
 
-def _legacy_swap(name: str, ndim: int) -> tuple[int, ...] | None:
-    if name.rsplit(".", 1)[-1] == "weight" and ndim >= 2:
-        return (*range(ndim - 2), ndim - 1, ndim - 2)
-    return None
-
-
 def to_torch_state_dict(params: Params, layer: Layer | None = None) -> OrderedDict[str, Any]:
     """``{name: torch.Tensor}`` in PyTorch's layout, ready for ``torch_module.load_state_dict``.
 
     Args:
       params: the params pytree.
-      layer: the Layer they belong to: each param then takes its torch name and axis order from the
-        layer's description. Without it, 2-D+ ``weight`` tensors are transposed (Linear's rule).
+      layer: the Layer they belong to (required): each param takes its torch name and axis order
+        from the layer's description.
 
     Returns:
       CPU tensors, dtypes kept (float32, float16, bfloat16...): Linear weights ``(in, out)`` become
       ``(out, in)``; biases and undescribed params are copied unchanged.
+
+    Raises:
+      ConfigError: without a layer (see the module's docstring for why).
+      WeightsMismatchError: params that do not fit the layer, every missing, extra or misshapen one listed.
     """
+    layer = _require_layer(layer, "to_torch_state_dict")
     torch = _torch()
-    named = named_parameters(params)
-    moves = _moves({name: np.ndim(leaf) for name, leaf in named.items()}, layer)
+    try:
+        named = named_parameters(params)
+    except Exception as error:  # not a pytree of arrays
+        raise ConfigError(
+            f"to_torch_state_dict: params must be a pytree of arrays, got {type(params).__name__}"
+        ) from error
+    found = {name: (tuple(np.shape(leaf)), np.asarray(leaf).dtype) for name, leaf in named.items()}
+    template(layer).check(found, source="the params given", dtypes=False)
+    moves = _moves(layer)
     state = OrderedDict()
     for name, leaf in named.items():
         move = moves.get(name, _Move(name))
@@ -144,21 +163,25 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], like: Any) -> Params:
 
     Args:
       state_dict: ``{name: torch.Tensor}`` with PyTorch's names and ``(out, in)`` weights.
-      like: a :class:`~tinyjax.Layer` or a params template (arrays or ``jax.ShapeDtypeStruct``).
+      like: the :class:`~tinyjax.Layer` (required: a params template does not say how each param moves).
 
     Returns:
-      The params pytree in tinyjax's layout, dtypes kept exactly. Given a Layer, each param is
-      found by its torch name and permuted as the layer describes; given a template, 2-D+
-      ``weight`` tensors are transposed (Linear's rule).
+      The params pytree in tinyjax's layout, dtypes kept exactly: each param is found by its torch
+      name and permuted as the layer describes.
 
     Raises:
+      ConfigError: ``like`` is not a Layer, or ``state_dict`` is not a mapping of tensors.
       WeightsMismatchError: listing every missing, unexpected, misshapen (shapes given in PyTorch's
         layout) or wrongly typed tensor at once. Cast the torch model (``.float()``) to fix dtypes.
     """
+    like = _require_layer(like, "from_torch_state_dict")
     torch = _torch()
+    if not isinstance(state_dict, Mapping):
+        raise ConfigError(
+            f"from_torch_state_dict expects a state_dict (torch_module.state_dict()), got {type(state_dict).__name__}"
+        )
     target = template(like)
-    ndims = {name: len(shape) for name, (shape, _) in target.specs.items()}
-    moves = _moves(ndims, like if isinstance(like, Layer) else None)
+    moves = _moves(like)
     ours = {move.torch_name: name for name, move in moves.items()}
     found, arrays = {}, {}
     for torch_name, tensor in state_dict.items():

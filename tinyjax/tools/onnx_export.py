@@ -24,10 +24,11 @@ import jax.export
 import jax.numpy as jnp
 import numpy as np
 
-from tinyjax._errors import ConfigError
+from tinyjax._errors import ConfigError, ShapeError
 from tinyjax._version import __version__
 from tinyjax.layer import Layer, Params
 from tinyjax.params import named_parameters, path_name
+from tinyjax.tools._arguments import with_symbolic_batch
 
 __all__ = ["OPSET", "OnnxGraph", "export_onnx", "require"]
 
@@ -151,7 +152,12 @@ def export_onnx(
     for node in graph.nodes:  # the last tensor becomes the output "y"
         node.input[:] = [OUTPUT if name == y else name for name in node.input]
         node.output[:] = [OUTPUT if name == y else name for name in node.output]
-    dims, out_dtype = _output_dims(layer, params, features, input_dtype, batch)
+    used = _used_names(graph.nodes)  # state no node reads (BatchNorm's counter) would make ONNX Runtime warn
+    graph.initializers = [tensor for tensor in graph.initializers if tensor.name in used]
+    try:
+        dims, out_dtype = _output_dims(layer, params, features, input_dtype, batch)
+    except ShapeError as error:
+        raise with_symbolic_batch(error, batch, features) from None
     helper = graph.helper
     model = helper.make_model(
         helper.make_graph(
@@ -171,6 +177,18 @@ def export_onnx(
     if path is not None:
         Path(path).write_bytes(data)
     return data
+
+
+def _used_names(nodes: Sequence[Any]) -> set[str]:
+    """Every tensor name the nodes read, in the subgraphs of their attributes too (a Loop's body)."""
+    used: set[str] = set()
+    for node in nodes:
+        used.update(node.input)
+        for attribute in node.attribute:
+            graphs = ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs)
+            for subgraph in graphs:
+                used |= _used_names(subgraph.node)
+    return used
 
 
 def _check_names(features: Sequence[int | str], batch: str) -> None:

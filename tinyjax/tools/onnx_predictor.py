@@ -19,7 +19,7 @@ import numpy as np
 
 from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.layer import Layer, Params
-from tinyjax.tools._arguments import check_input_kind
+from tinyjax.tools._arguments import check_input_kind, host_array
 from tinyjax.tools.onnx_export import INPUT, OUTPUT, export_onnx, require
 
 __all__ = ["OnnxPredictor"]
@@ -57,6 +57,8 @@ class OnnxPredictor:
         # called directly it is faster at small batches (docs/performance.md). The public run if absent.
         self._run = getattr(self.session, "_sess", self.session).run
         self._outputs = [OUTPUT]
+        # ONNX Runtime fails on some empty inputs (a Reshape of 0 rows): 0 rows are answered here
+        self._empty_shape = layer.output_shape((1, *self.features), self.input_dtype)[1:]
         self._warmed: set[int] = set()
         for n in sizes:  # ONNX Runtime plans each input shape's memory on its first run: done here
             self(np.zeros((n, *self.features), self.input_dtype))
@@ -74,17 +76,19 @@ class OnnxPredictor:
 
     def __call__(self, x: Any) -> np.ndarray:
         """``(n, *features)`` -> the layer's output for the ``n`` rows (``n`` may be 0), a float32 NumPy array."""
-        if type(x) is np.ndarray and x.dtype == self.input_dtype and x.shape[1:] == self.features and x.ndim > 0:
+        if type(x) is np.ndarray and x.dtype == self.input_dtype and x.shape[1:] == self.features and len(x):
             return self._run(self._outputs, {INPUT: x}, None)[0]
         return self._slow_call(x)
 
     def _slow_call(self, x: Any) -> np.ndarray:
         if not hasattr(x, "dtype"):
-            x = np.asarray(x)
+            x = host_array(x, f"Predictor({self.layer.name})")
         shape = tuple(np.shape(x))
         if not shape or shape[1:] != self.features:
             raise ShapeError(f"Predictor({self.layer.name})", ("batch", *self.features), shape)
         check_input_kind(x.dtype, self.input_dtype, f"Predictor({self.layer.name})")
+        if shape[0] == 0:
+            return np.zeros((0, *self._empty_shape), np.float32)
         return self._run(self._outputs, {INPUT: np.asarray(x, self.input_dtype)}, None)[0]
 
     def __repr__(self) -> str:

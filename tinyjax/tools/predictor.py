@@ -37,7 +37,7 @@ from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.costs import xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import param_bytes
-from tinyjax.tools._arguments import check_input_kind, float_params, layer_argument
+from tinyjax.tools._arguments import check_input_kind, float_params, host_array, layer_argument
 from tinyjax.tools.onnx_predictor import OnnxPredictor
 
 __all__ = ["Predictor", "compile"]
@@ -157,7 +157,7 @@ class Predictor:
     def _slow_call(self, x: Any) -> jax.Array:
         if not _ready(x, self.input_dtype):
             if not hasattr(x, "dtype"):  # a list or a scalar
-                x = np.asarray(x)
+                x = host_array(x, f"Predictor({self.layer.name})")
             check_input_kind(x.dtype, self.input_dtype, f"Predictor({self.layer.name})")  # the example's kind
             x = np.asarray(x, self.input_dtype)  # on the host: a device conversion compiles per shape
         shape = tuple(x.shape)

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
 
-from tinyjax._errors import ConfigError, WeightsFileError
+from tinyjax._errors import ConfigError, MissingPathError, PathPermissionError, WeightsFileError, path_error
 from tinyjax.layer import Layer, Params
 from tinyjax.params import named_parameters
 from tinyjax.tools._templates import template
@@ -171,7 +171,7 @@ def _write_atomically(path: Path, parts: list[Any]) -> None:
     """Write the bytes of ``parts`` (buffers), in order, to ``path`` through a temporary file and a rename."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
+        raise MissingPathError(f"cannot save {path}: the folder {folder} does not exist")
     mode = _mode_to_keep(path)
     temporary = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
@@ -203,7 +203,7 @@ def _mode_to_keep(path: Path) -> int | None:
     except FileNotFoundError:
         return None
     if not mode & 0o222 or not os.access(path, os.W_OK):
-        raise PermissionError(
+        raise PathPermissionError(
             errno.EACCES,
             f"cannot save weights: the file is read-only (mode {mode:o}); make it writable or choose another path",
             os.fspath(path),
@@ -212,11 +212,8 @@ def _mode_to_keep(path: Path) -> int | None:
 
 
 def _naming(error: OSError, path: Path) -> OSError:
-    """The same kind of OSError, its message naming ``path`` instead of the temporary file."""
-    reason = error.strerror or str(error)
-    if error.errno is None:
-        return OSError(f"cannot save weights to {path}: {reason}")
-    return OSError(error.errno, f"cannot save weights: {reason}", os.fspath(path))
+    """The same kind of OSError (a :class:`~tinyjax.PathError`), its message naming ``path``, not the temporary file."""
+    return path_error(error, f"cannot save weights: {error.strerror or error}", path)
 
 
 _CHUNK = 1 << 24
@@ -240,7 +237,10 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str
     """``({name: array}, metadata)`` from a safetensors file, checksums checked; WeightsFileError if not valid."""
     safetensors = _safetensors()
     where = os.fspath(path)
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise path_error(error, f"cannot read weights: {error.strerror or error}", where) from None
     try:
         entries = safetensors.deserialize(data)
     except Exception as error:  # SafetensorError: truncated, corrupted, or another format
@@ -309,7 +309,7 @@ def load(path: str | os.PathLike[str], like: Any, *, dtype: Any = None) -> Param
         names the tensor or the header), or not a safetensors file (a pickle, say).
       WeightsMismatchError: tensors missing, unexpected, of another shape or of another dtype; the
         message lists every difference at once, each naming the tensor, the expected and found values.
-      OSError: the file cannot be read (FileNotFoundError, PermissionError).
+      PathError: the file cannot be read (:class:`~tinyjax.MissingPathError`, a FileNotFoundError, ...).
     """
     if like is None:
         raise ConfigError(

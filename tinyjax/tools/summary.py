@@ -29,6 +29,7 @@ from tinyjax._checks import check_shape_argument
 from tinyjax.costs import layer_flops, xla_costs
 from tinyjax.layer import Layer, Params
 from tinyjax.params import count_params, param_bytes
+from tinyjax.tools._arguments import layer_argument
 
 __all__ = ["LayerRow", "Summary", "summary", "xla_costs"]
 
@@ -125,6 +126,7 @@ def summary(
 
     ``xla=False`` skips compiling the model (the XLA fields are then None).
     """
+    layer = layer_argument(layer, "summary")
     input_shape = check_shape_argument(input_shape, "input_shape", f"summary({layer.name})")
     params = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a), a.dtype), params)
     x = jax.ShapeDtypeStruct(input_shape, dtype)
