@@ -51,11 +51,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tinyjax._errors import ConfigError, ShapeError
-from tinyjax.text_libraries import TIKTOKEN_FORMAT, LibraryVocab, load_tiktoken, load_tokenizers
+from tinyjax.text_libraries import GPT2_PATTERN, TIKTOKEN_FORMAT, LibraryVocab, load_tiktoken, load_tokenizers
 
 __all__ = [
     "END_OF_WORD",
     "ESCAPE_DIGITS",
+    "GPT2_PATTERN",
     "RESERVED",
     "Batch",
     "LibraryVocab",
