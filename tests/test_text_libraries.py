@@ -91,6 +91,8 @@ def test_tokenizers_decode_checks_ids(trained):
     with pytest.raises(ConfigError, match=f"id {len(vocab)} at position 1"):
         text.decode(vocab, [ids[0], len(vocab)])
     assert text.decode(vocab, [*ids, -1, *ids], errors="replace") == "the cat\ufffdthe cat"
+    half = text.encode(vocab, "ж")[:1]  # a byte of a character CORPUS lacks: U+FFFD, strict or not
+    assert len(half) == 1 and text.decode(vocab, half) == trained.decode(half) == "\ufffd"
 
 
 def test_tiktoken_ids_are_the_librarys_and_round_trip(ranks, tmp_path):
