@@ -28,6 +28,12 @@ is not (its ``decode`` turns every ``</w>`` into one space and drops the text's 
   tokens in every vocabulary, character-level too.
 
 So ``decode(vocab, encode(vocab, s)) == s`` for every string ``s``.
+
+**Library vocabularies** (the optional extra ``pip install 'tinyjax[text]'``): ``load_tokenizers``
+(a Hugging Face ``tokenizers`` tokenizer or its ``tokenizer.json``) and ``load_tiktoken`` (a local
+``.tiktoken`` ranks file or ranks dict) give a :class:`LibraryVocab` that ``encode``, ``decode``,
+``save_vocab`` and ``load_vocab`` take like a :class:`Vocab`, with the library's own ids; see
+``tinyjax/text_libraries.py``.
 """
 
 from __future__ import annotations
@@ -45,18 +51,23 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tinyjax._errors import ConfigError, ShapeError
+from tinyjax.text_libraries import GPT2_PATTERN, TIKTOKEN_FORMAT, LibraryVocab, load_tiktoken, load_tokenizers
 
 __all__ = [
     "END_OF_WORD",
     "ESCAPE_DIGITS",
+    "GPT2_PATTERN",
     "RESERVED",
     "Batch",
+    "LibraryVocab",
     "Padded",
     "Vocab",
     "bucket",
     "char_vocab",
     "decode",
     "encode",
+    "load_tiktoken",
+    "load_tokenizers",
     "load_vocab",
     "pad",
     "save_vocab",
@@ -148,16 +159,29 @@ class Vocab:
         return cls(kind, texts, ends, merges)
 
 
-def save_vocab(vocab: Vocab, path: str | os.PathLike[str]) -> None:
-    """Write ``vocab`` to ``path`` as JSON (ASCII, so any text survives any file system's encoding)."""
+def save_vocab(vocab: Vocab | LibraryVocab, path: str | os.PathLike[str]) -> None:
+    """Write ``vocab`` to ``path`` as JSON (ASCII, so any text survives any file system's encoding).
+
+    A ``tokenizers`` vocabulary is written as the library's own ``tokenizer.json``; a ``tiktoken``
+    one as its ranks, pattern and special tokens (``tinyjax.text.tiktoken/1``).
+    """
     with open(path, "w", encoding="ascii") as file:
         file.write(vocab.to_json())
 
 
-def load_vocab(path: str | os.PathLike[str]) -> Vocab:
-    """The vocabulary :func:`save_vocab` wrote to ``path``."""
-    with open(path, encoding="ascii") as file:
-        return Vocab.from_json(file.read())
+def load_vocab(path: str | os.PathLike[str]) -> Vocab | LibraryVocab:
+    """The vocabulary :func:`save_vocab` wrote to ``path`` (or any ``tokenizer.json``, with the extra)."""
+    with open(path, encoding="utf-8") as file:
+        document = file.read()
+    try:
+        value = json.loads(document)
+    except ValueError as error:
+        raise ConfigError(f"{os.fspath(path)!r} is not a vocabulary: {error}") from None
+    if isinstance(value, dict) and value.get("format") == TIKTOKEN_FORMAT:
+        return LibraryVocab("tiktoken", document)
+    if isinstance(value, dict) and "format" not in value and "model" in value:  # a tokenizers tokenizer.json
+        return load_tokenizers(path)
+    return Vocab.from_json(document)
 
 
 def _texts(corpus: str | Iterable[str]) -> list[str]:
@@ -331,7 +355,7 @@ def _encode_word(vocab: Vocab, word: str) -> tuple[int, ...]:
     return result
 
 
-def encode(vocab: Vocab, s: str) -> list[int]:
+def encode(vocab: Vocab | LibraryVocab, s: str) -> list[int]:
     """The ids of ``s`` (a Python string, any characters) under ``vocab``: ``list[int]``.
 
     Character vocabularies give one id per known character; BPE vocabularies cut ``s`` into words
@@ -339,11 +363,13 @@ def encode(vocab: Vocab, s: str) -> list[int]:
     """
     if not isinstance(s, str):
         raise ConfigError(f"encode takes a str, got {type(s).__name__}")
+    if isinstance(vocab, LibraryVocab):
+        return vocab.encode(s)
     words = _WORDS.findall(s) if vocab.kind == "bpe" else list(s)
     return [i for word in words for i in _encode_word(vocab, word)]
 
 
-def decode(vocab: Vocab, ids: Sequence[int] | np.ndarray | Any, *, errors: str = "strict") -> str:
+def decode(vocab: Vocab | LibraryVocab, ids: Sequence[int] | np.ndarray | Any, *, errors: str = "strict") -> str:
     """The text of ``ids`` (a list, NumPy or jax array of ints): ``decode(vocab, encode(vocab, s)) == s``.
 
     ``errors="strict"`` raises ``ConfigError`` on an id outside the vocabulary or a broken escape
@@ -352,6 +378,8 @@ def decode(vocab: Vocab, ids: Sequence[int] | np.ndarray | Any, *, errors: str =
     """
     if errors not in ("strict", "replace"):
         raise ConfigError(f"decode's errors is 'strict' or 'replace', got {errors!r}")
+    if isinstance(vocab, LibraryVocab):
+        return vocab.decode(ids, errors)
     values = np.asarray(ids).reshape(-1).tolist()
     parts: list[str] = []
     i = 0
