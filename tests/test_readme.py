@@ -72,6 +72,15 @@ BLOCKS = {
         "import jax, jax.numpy as jnp, numpy as np, tinyjax as tj\n",
         "np.testing.assert_allclose(y, mlp.apply(jax.device_get(params), jnp.ones((64, 1024))), rtol=1e-4, atol=1e-4)",
     ),
+    "## Data and text": (
+        "import jax, jax.numpy as jnp, numpy as np, tinyjax as tj\n"
+        "key, augment_key, epoch, step = jax.random.key(0), jax.random.key(1), 0, 0\n"
+        "images = np.random.default_rng(0).normal(size=(256, 3, 32, 32)).astype(np.float32)\n"
+        "labels = np.arange(256) % 10\n"
+        "corpus = 'the quick brown fox jumps over the lazy dog, then sleeps. ' * 40\n"
+        "s, lines = 'the lazy fox sleeps', corpus.split('. ')\n",
+        "assert x.shape == (128, 3, 32, 32) and y.shape == (128,) and len(batches) > 0",
+    ),
     "## The OOP face: TinyTorch's API on the same core": ("", "assert logits.shape == (32, 10)"),
 }
 
