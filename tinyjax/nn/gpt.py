@@ -170,7 +170,7 @@ def generate(
     """
     steps = _check_length(model, prompt, steps)
     keys = _keys(key, steps)
-    logits, cache = _extend(model, params, prompt, init_cache(model, prompt.shape[0], params[4]["weight"].dtype))
+    logits, cache = _extend(model, params, prompt, init_cache(model, prompt.shape[0], params[0]["weight"].dtype))
     first = sample(logits[:, -1], None if key is None else keys[0], temperature, top_k)
 
     def body(carry: tuple[jax.Array, Cache], step_key: jax.Array) -> tuple[tuple[jax.Array, Cache], jax.Array]:
