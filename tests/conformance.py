@@ -158,4 +158,22 @@ TABLE = (
         bad_shape=(2, 3, 5, 4),
         straight_through=INT8,
     ),
+    # attention and blocks weight-only: their softmax is nonlinear, so with int8 activations the float layer's
+    # gradient is taken at other points; the dynamic path is the Linear rows' map, run on a GPT in test_quantization
+    Row(
+        "QuantizedMultiHeadAttention",
+        tj.QuantizedMultiHeadAttention(8, 2, causal=True, activations=None),
+        (2, 5, 8),
+        (2, 5, 8),
+        bad_shape=(2, 5, 6),
+        straight_through=INT8,
+    ),
+    Row(
+        "QuantizedTransformerBlock",
+        tj.QuantizedTransformerBlock(8, 2, mlp_ratio=2, per_channel=False, activations=None),
+        (2, 3, 8),
+        (2, 3, 8),
+        bad_shape=(2, 3, 6),
+        straight_through=INT8,
+    ),
 )
