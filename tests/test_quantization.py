@@ -273,7 +273,7 @@ def test_digits_cnn_int8_keeps_the_accuracy():
     example = _examples("train_cnn")
     data = example.load_data(0)
     model = example.build_model()
-    params, _ = example.train(model, model.init(KEY), data, epochs=1, batch=64, lr=3e-3, seed=0)
+    params, _ = example.train(model, model.init(KEY), data, epochs=2, batch=64, lr=3e-3, seed=0)
     with pytest.warns(tj.QuantizationWarning, match="BatchNorm2d"):
         qmodel, qparams = tj.quantize(model, params)
     _, x_test, _, y_test = data

@@ -559,7 +559,8 @@ def QuantizedTransformerBlock(
       :func:`tinyjax.nn.transformer.decode` (and so ``tj.gpt.generate``) runs it over a cache.
     """
     block = transformer.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout, causal=causal)
-    config, options = block.config, {"per_channel": bool(per_channel), "activations": _check_mode(activations)}
+    config = block.config
+    options: dict[str, Any] = {"per_channel": bool(per_channel), "activations": _check_mode(activations)}
     embed, heads, hidden = config["embed_dim"], config["num_heads"], config["embed_dim"] * config["mlp_ratio"]
     parts = {
         "norm1": block.children[0],
@@ -599,7 +600,7 @@ def quantize_layer(
     ``input_scale`` is the largest ``|x|`` it sees, through the float layer, divided by 127).
     """
     mode = _check_mode(activations)
-    options = {"per_channel": per_channel, "activations": mode}
+    options: dict[str, Any] = {"per_channel": per_channel, "activations": mode}
     base, config = getattr(layer.raw_apply, "func", None), layer.config
     peak = None if inputs is None else float(jnp.max(jnp.abs(inputs)))
     if base is linear._apply:
