@@ -18,6 +18,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params
@@ -91,6 +92,11 @@ def quantize(
     return qmodel, qparams
 
 
+def _stacked(blocks: list[Params]) -> Params:
+    """The blocks' params stacked on a new leading axis (on the host: no XLA program per shape)."""
+    return jax.tree_util.tree_map(lambda *a: jnp.asarray(np.stack([np.asarray(v) for v in a])), *blocks)
+
+
 @functools.cache
 def _probes() -> tuple[Layer, Layer]:
     """A Repeat and a Residual: every Repeat (Residual) shares its apply's code with these."""
@@ -119,11 +125,10 @@ def _quantize(
     if _built_as(layer, repeat):
         blocks = []
         for i in range(layer.config["n"]):  # block by block: a static layer calibrates at its own block's input
-            block_params = jax.tree_util.tree_map(lambda a, i=i: a[i], params)
+            block_params = jax.tree_util.tree_map(lambda a, i=i: np.asarray(a)[i], params)
             blocks.append(_quantize(layer.children[0], block_params, x, path, kept if i == 0 else [], options))
             x = blocks[-1][2]
-        stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *(p for _, p, _ in blocks))
-        return Repeat(blocks[0][0], layer.config["n"]), stacked, x
+        return Repeat(blocks[0][0], layer.config["n"]), _stacked([p for _, p, _ in blocks]), x
     y = None if x is None else layer.raw_apply(params, x)
     twin = quantized.quantize_layer(layer, params, inputs=x, **options)
     if twin is not None:
@@ -153,7 +158,8 @@ def _dequantize(layer: Layer, params: Params) -> tuple[Layer, Params]:
         return Residual(inner), float_params
     if _built_as(layer, repeat):
         n = layer.config["n"]
-        blocks = [_dequantize(layer.children[0], jax.tree_util.tree_map(lambda a, i=i: a[i], params)) for i in range(n)]
-        return Repeat(blocks[0][0], n), jax.tree_util.tree_map(lambda *a: jnp.stack(a), *(p for _, p in blocks))
+        blocks = [_dequantize(layer.children[0], jax.tree_util.tree_map(lambda a, i=i: np.asarray(a)[i], params))
+                  for i in range(n)]  # fmt: skip
+        return Repeat(blocks[0][0], n), _stacked([p for _, p in blocks])
     back = quantized.dequantize_layer(layer, params)
     return back if back is not None else (layer, params)
