@@ -219,6 +219,19 @@ def test_an_int8_gpt_agrees_with_float_and_generates(int8_gpt):
     np.testing.assert_array_equal(new, np.argmax(full[:, 3:7], -1))
 
 
+def test_static_attention_calibrates_each_projection_at_its_own_input():
+    layer = tj.MultiHeadAttention(16, 2, causal=True)
+    params = layer.init(KEY)
+    x = 2 * jax.random.normal(KEY, (4, 6, 16))
+    qlayer, qparams = tj.quantize(layer, params, x, activations="static")
+    np.testing.assert_allclose(qparams["in_proj_input_scale"], np.abs(x).max() / QMAX, rtol=1e-6)
+    # the out-projection's input is the heads' attended values: bounded by the values' own range, not x's
+    values = np.einsum("bte,echd->btchd", x, params["in_proj_weight"])[:, :, 2]
+    assert 0 < qparams["out_proj_input_scale"] <= np.abs(values).max() / QMAX + 1e-6
+    y, expected = qlayer.apply(qparams, x), layer.apply(params, x)
+    assert np.abs(y - expected).max() <= 0.03 * np.abs(expected).max()  # a few steps of two int8 products
+
+
 def test_an_int8_gpt_exports_to_onnx_with_integer_products(int8_gpt):
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
