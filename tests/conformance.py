@@ -207,21 +207,14 @@ TABLE = (
         no_torch=INT8_NO_TORCH,
         onnx_atol=0.1,
     ),
+    # one row per distinct path: activations dynamic / static / weight-only (the attention rows), per channel or
+    # per tensor, with or without bias, for each int8 map (dot, convolution, the attention's projections)
     Row(
         "QuantizedLinear",
-        tj.QuantizedLinear(5, 3, bias=False, per_channel=False, activations=None),
+        tj.QuantizedLinear(5, 3, bias=False, per_channel=False, activations="static"),
         (2, 3, 5),
         (2, 3, 3),
         bad_shape=(5, 4),
-        straight_through=INT8,
-        no_torch=INT8_NO_TORCH,
-    ),
-    Row(
-        "QuantizedLinear",
-        tj.QuantizedLinear(6, 4, activations="static"),
-        (3, 6),
-        (3, 4),
-        bad_shape=(3, 5),
         straight_through=INT8,
         no_torch=INT8_NO_TORCH,
     ),
@@ -241,6 +234,26 @@ TABLE = (
         (2, 2, 5, 4),
         (2, 3, 3, 3),
         bad_shape=(2, 3, 5, 4),
+        straight_through=INT8,
+        no_torch=INT8_NO_TORCH,
+    ),
+    # attention and blocks weight-only: their softmax is nonlinear, so with int8 activations the float layer's
+    # gradient is taken at other points; the dynamic path is the Linear rows' map, run on a GPT in test_quantization
+    Row(
+        "QuantizedMultiHeadAttention",
+        tj.QuantizedMultiHeadAttention(8, 2, causal=True, activations=None),
+        (2, 5, 8),
+        (2, 5, 8),
+        bad_shape=(2, 5, 6),
+        straight_through=INT8,
+        no_torch=INT8_NO_TORCH,
+    ),
+    Row(
+        "QuantizedTransformerBlock",
+        tj.QuantizedTransformerBlock(8, 2, mlp_ratio=2, per_channel=False, activations=None),
+        (2, 3, 8),
+        (2, 3, 8),
+        bad_shape=(2, 3, 6),
         straight_through=INT8,
         no_torch=INT8_NO_TORCH,
     ),

@@ -46,7 +46,12 @@ from tinyjax.nn.gpt import GPT
 from tinyjax.nn.linear import Linear
 from tinyjax.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from tinyjax.nn.pooling import AvgPool2d, MaxPool2d
-from tinyjax.nn.quantized import QuantizedConv2d, QuantizedLinear
+from tinyjax.nn.quantized import (
+    QuantizedConv2d,
+    QuantizedLinear,
+    QuantizedMultiHeadAttention,
+    QuantizedTransformerBlock,
+)
 from tinyjax.nn.repeat import Repeat
 from tinyjax.nn.sequential import Sequential
 from tinyjax.nn.transformer import SinusoidalPositionalEncoding, TransformerBlock
@@ -142,6 +147,8 @@ __all__ = [
     "QuantizationWarning",
     "QuantizedConv2d",
     "QuantizedLinear",
+    "QuantizedMultiHeadAttention",
+    "QuantizedTransformerBlock",
     "dequantize",
     "quantize",
 ]

@@ -20,7 +20,9 @@ is kept between calls.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -33,7 +35,7 @@ from tinyjax.initializers import xavier_uniform, zeros
 from tinyjax.layer import Layer, Param, Params, Torch, cached, define, factory
 from tinyjax.nn._common import compute_dtype
 
-__all__ = ["MultiHeadAttention", "attend", "attention_weights", "decode", "init_cache"]
+__all__ = ["MultiHeadAttention", "attend", "attention_weights", "decode", "dense", "init_cache", "projection"]
 
 Cache = dict[str, jax.Array]
 """``{"key": (B, L, H, D), "value": (B, L, H, D)}``: the keys and values of positions ``0..L-1``."""
@@ -63,17 +65,29 @@ def _matrix(rows: int, columns: int) -> Any:
     return init
 
 
-def _out_project(heads: jax.Array, params: Params, work: Any) -> jax.Array:
-    """The heads' outputs (..., T, H, D) projected back to (..., T, E)."""
-    y = jnp.einsum("...thd,hde->...te", heads, params["out_proj_weight"].astype(work))
-    return y + params["out_proj_bias"].astype(work) if "out_proj_bias" in params else y
+Project = Callable[[Params, jax.Array, str, Any], jax.Array]
+"""``project(params, x, which, work) -> y``: the in-projection (``which="in"``: ``(..., T, E)`` ->
+``(..., T, 3, H, D)``, bias added) or the out-projection (``"out"``: ``(..., T, H, D)`` -> ``(..., T, E)``),
+computed in ``work``. :func:`dense` is the float one; int8 twins (:mod:`tinyjax.nn.quantized`) bring theirs."""
 
 
-def _heads(x: jax.Array, params: Params, work: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+def dense(params: Params, x: jax.Array, which: str, work: Any) -> jax.Array:
+    """The float projections (:data:`Project`): an einsum by ``{which}_proj_weight``, plus its bias."""
+    spec = "...te,echd->...tchd" if which == "in" else "...thd,hde->...te"
+    y = jnp.einsum(spec, x, params[f"{which}_proj_weight"].astype(work))
+    bias = f"{which}_proj_bias"
+    return y + params[bias].astype(work) if bias in params else y
+
+
+def projection(layer: Layer) -> Project:
+    """The projections an attention layer computes with: its apply's bound ``project``, else :func:`dense`."""
+    project: Project = getattr(inspect.unwrap(layer.raw_apply), "keywords", {}).get("project", dense)
+    return project
+
+
+def _heads(x: jax.Array, params: Params, work: Any, project: Project) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Queries (scaled by ``1/sqrt(D)``), keys and values of ``x`` (..., T, E), each (..., T, H, D)."""
-    qkv = jnp.einsum("...te,echd->...tchd", x, params["in_proj_weight"].astype(work))
-    if "in_proj_bias" in params:
-        qkv = qkv + params["in_proj_bias"].astype(work)
+    qkv = project(params, x, "in", work)
     q, k, v = (qkv[..., i, :, :] for i in range(3))
     return q * (1.0 / math.sqrt(q.shape[-1])), k, v
 
@@ -149,6 +163,7 @@ def _apply(
     num_heads: int,
     causal: bool,
     name: str,
+    project: Project = dense,
 ) -> jax.Array:
     check_float_input(x, name)
     if jnp.ndim(x) < 2 or x.shape[-1] != embed_dim:
@@ -163,8 +178,8 @@ def _apply(
     dtype, work = compute_dtype(x, *params.values())
     if additive is not None:
         additive = additive.astype(work)
-    q, k, v = _heads(x.astype(work), params, work)
-    return _out_project(attend(q, k, v, allowed, additive), params, work).astype(dtype)
+    q, k, v = _heads(x.astype(work), params, work, project)
+    return project(params, attend(q, k, v, allowed, additive), "out", work).astype(dtype)
 
 
 @factory
@@ -226,7 +241,9 @@ def init_cache(batch: int, max_len: int, num_heads: int, head_dim: int, dtype: A
     return {"key": jnp.zeros(shape, dtype), "value": jnp.zeros(shape, dtype)}
 
 
-def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array) -> tuple[jax.Array, Cache]:
+def decode(
+    params: Params, x: jax.Array, cache: Cache, index: jax.Array, project: Project = dense
+) -> tuple[jax.Array, Cache]:
     """Causal attention of ``t`` new tokens at positions ``index .. index+t-1`` over everything cached before them.
 
     Args:
@@ -234,6 +251,7 @@ def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array) -> tupl
       x: the new tokens, ``(B, t, E)`` (``t = 1`` in a decode step, the prompt's length in a prefill).
       cache: ``{"key", "value"}`` of shape ``(B, L, H, D)``; rows ``0..index-1`` hold earlier positions.
       index: a scalar int, the position of ``x[:, 0]`` (traced: one compiled step serves every position).
+      project: the layer's projections (:func:`projection` of the layer; :func:`dense` for float params).
 
     Returns:
       ``(y, cache)``: ``y`` ``(B, t, E)``, equal to the causal layer's output at those positions over
@@ -241,17 +259,44 @@ def decode(params: Params, x: jax.Array, cache: Cache, index: jax.Array) -> tupl
       ``O(t * L * E)`` instead of ``O((index + t)^2 * E)`` for recomputing the prefix.
     """
     dtype, work = compute_dtype(x, *params.values())
-    q, k, v = _heads(x.astype(work), params, work)
+    q, k, v = _heads(x.astype(work), params, work, project)
     start = (0, index, 0, 0)
     keys = jax.lax.dynamic_update_slice(cache["key"], k.astype(cache["key"].dtype), start)
     values = jax.lax.dynamic_update_slice(cache["value"], v.astype(cache["value"].dtype), start)
     queries = index + jnp.arange(x.shape[-2])
     allowed = jnp.arange(keys.shape[1])[None, :] <= queries[:, None]  # (t, L): a key at or before the query
     out = attend(q, keys.astype(work), values.astype(work), allowed)
-    return _out_project(out, params, work).astype(dtype), {"key": keys, "value": values}
+    return project(params, out, "out", work).astype(dtype), {"key": keys, "value": values}
 
 
-def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, causal: bool, head_dim: int) -> str:
+OnnxProject = Callable[[Any, Params, str, str, int], str]
+"""``project_onnx(graph, names, which, x, out) -> y``: a projection's ONNX nodes on ``x`` (N, T, E), its
+weight seen as a matrix of ``out`` columns (``3E`` for ``"in"``, ``E`` for ``"out"``), its bias added."""
+
+
+def flat_param(graph: Any, names: Params, name: str, *dims: int) -> str:
+    """ONNX ``Reshape`` of the param ``name`` to ``dims`` (ONNX Runtime folds it at load)."""
+    return graph.node("Reshape", [names[name], graph.constant(np.asarray(dims, np.int64))])
+
+
+def dense_onnx(graph: Any, names: Params, which: str, x: str, out: int) -> str:
+    """:func:`dense` in ONNX: ``MatMul`` by ``{which}_proj_weight`` flattened to (E, out), then its bias."""
+    y = graph.node("MatMul", [x, flat_param(graph, names, f"{which}_proj_weight", -1, out)])
+    bias = f"{which}_proj_bias"
+    return graph.node("Add", [y, flat_param(graph, names, bias, out)]) if bias in names else y
+
+
+def _onnx(
+    graph: Any,
+    names: Params,
+    x: str,
+    *,
+    embed_dim: int,
+    num_heads: int,
+    causal: bool,
+    head_dim: int,
+    project_onnx: OnnxProject = dense_onnx,
+) -> str:
     """ONNX nodes of ``apply(params, x)`` without a ``mask`` (the built-in causal mask maps; a user's mask does not).
 
     ``x`` (..., T, E) runs as (N, T, E): ``MatMul`` by ``in_proj_weight`` seen as (E, 3E) (its
@@ -266,14 +311,9 @@ def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, 
     shape = graph.node("Shape", [x])
     length = graph.node("Shape", [x], start=-2, end=-1)  # (1,) int64: T
 
-    def flat(name: str, *dims: int) -> str:
-        return graph.node("Reshape", [names[name], graph.constant(np.asarray(dims, np.int64))])
-
     sizes = (graph.constant(np.asarray([-1], np.int64)), length, graph.constant(np.asarray([embed_dim], np.int64)))
     rows = graph.node("Concat", list(sizes), axis=0)  # (N, T, E): N the product of the leading axes
-    qkv = graph.node("MatMul", [graph.node("Reshape", [x, rows]), flat("in_proj_weight", embed_dim, 3 * inner)])
-    if "in_proj_bias" in names:
-        qkv = graph.node("Add", [qkv, flat("in_proj_bias", 3 * inner)])
+    qkv = project_onnx(graph, names, "in", graph.node("Reshape", [x, rows]), 3 * inner)
     split = graph.constant(np.asarray([0, 0, 3, num_heads, head], np.int64))  # 0: N and T as they are
     heads = graph.node("Transpose", [graph.node("Reshape", [qkv, split])], perm=[2, 0, 3, 1, 4])  # (3, N, H, T, D)
     q, k, v = (graph.node("Gather", [heads, graph.constant(np.asarray(i, np.int64))], axis=0) for i in range(3))
@@ -287,7 +327,4 @@ def _onnx(graph: Any, names: Params, x: str, *, embed_dim: int, num_heads: int, 
     out = graph.node("MatMul", [graph.node("Softmax", [scores], axis=-1), v])  # (N, H, T, D)
     inner_rows = graph.node("Concat", [sizes[0], length, graph.constant(np.asarray([inner], np.int64))], axis=0)
     out = graph.node("Reshape", [graph.node("Transpose", [out], perm=[0, 2, 1, 3]), inner_rows])
-    y = graph.node("MatMul", [out, flat("out_proj_weight", inner, embed_dim)])
-    if "out_proj_bias" in names:
-        y = graph.node("Add", [y, names["out_proj_bias"]])
-    return graph.node("Reshape", [y, shape])
+    return graph.node("Reshape", [project_onnx(graph, names, "out", out, embed_dim), shape])

@@ -342,7 +342,7 @@ def _generate(
     model: Layer, params: Params, prompt: jax.Array, steps: int, key: Any, temperature: Any, top_k: Any
 ) -> jax.Array:
     keys = _keys(key, steps)
-    logits, cache = _extend(model, params, prompt, init_cache(model, prompt.shape[0], params[4]["weight"].dtype))
+    logits, cache = _extend(model, params, prompt, init_cache(model, prompt.shape[0], params[0]["weight"].dtype))
     first = sample(logits[:, -1], None if key is None else keys[0], temperature, top_k)
 
     def body(carry: tuple[jax.Array, Cache], step_key: jax.Array) -> tuple[tuple[jax.Array, Cache], jax.Array]:

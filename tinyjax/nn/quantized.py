@@ -23,6 +23,7 @@ int8 twin, and the tools (:func:`tinyjax.quantize`) walk a model with them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
@@ -35,13 +36,15 @@ import numpy as np
 from tinyjax._checks import check_features, check_features_axis, check_float_input
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Param, Params, cached, define, factory
-from tinyjax.nn import conv, linear
+from tinyjax.nn import attention, conv, linear, transformer
 from tinyjax.nn._common import pair
 
 __all__ = [
     "ACTIVATIONS",
     "QuantizedConv2d",
     "QuantizedLinear",
+    "QuantizedMultiHeadAttention",
+    "QuantizedTransformerBlock",
     "dequantize_layer",
     "quantize_layer",
     "quantize_weight",
@@ -59,21 +62,23 @@ Post = Callable[[jax.Array, jax.Array], jax.Array]
 """``post(y, scale) -> y * scale``, the weight scale broadcast along the output's channel axis."""
 
 
-def quantize_weight(weight: jax.Array, channel_axis: int | None) -> tuple[jax.Array, jax.Array]:
+def quantize_weight(weight: jax.Array, channel_axis: int | tuple[int, ...] | None) -> tuple[jax.Array, jax.Array]:
     """``(q, scale)``: symmetric int8 ``q`` (the weight's shape) and float32 ``scale``.
 
     ``channel_axis`` is the axis with one scale per entry (the output channels: 1 for a Linear's
-    ``(in, out)`` weight, 0 for a Conv2d's ``(out, in, kh, kw)``), giving ``scale`` of shape ``(out,)``;
+    ``(in, out)`` weight, 0 for a Conv2d's ``(out, in, kh, kw)``), giving ``scale`` of shape ``(out,)``,
+    or a tuple of such axes (attention's in-projection ``(E, 3, H, D)``: ``(1, 2, 3)``, scale ``(3, H, D)``);
     None gives one scale for the tensor, shape ``()``. An all-zero channel gets scale 1 (its codes are 0).
     """
     # concrete weights are quantized by NumPy on the host (no XLA compilation per shape); traced ones by jnp
     xp: Any = jnp if isinstance(weight, jax.core.Tracer) else np
     weight = xp.asarray(weight, np.float32)
-    channel = None if channel_axis is None else channel_axis % weight.ndim
-    axes = tuple(a for a in range(weight.ndim) if a != channel)
+    given = () if channel_axis is None else channel_axis if isinstance(channel_axis, tuple) else (channel_axis,)
+    channels = {a % weight.ndim for a in given}
+    axes = tuple(a for a in range(weight.ndim) if a not in channels)
     peak = xp.max(xp.abs(weight), axis=axes)
     scale = xp.where(peak > 0, peak / QMAX, 1.0).astype(np.float32)
-    shaped = scale if channel is None else xp.expand_dims(scale, axes)
+    shaped = xp.expand_dims(scale, axes) if channels else scale
     q = xp.clip(xp.round(weight / shaped), -QMAX, QMAX).astype(np.int8)
     return jnp.asarray(q), jnp.asarray(scale)
 
@@ -96,7 +101,11 @@ def _forward(
     s = x_scale if mode == "static" else _row_scale(x, rows)
     low = -QMAX - 1 if mode == "static" else -QMAX
     xq = jnp.clip(jnp.round(x / s), low, QMAX).astype(jnp.int8)
-    return post(op(xq, q, jnp.int32).astype(jnp.float32) * s, scale)
+    acc = op(xq, q, jnp.int32).astype(jnp.float32)
+    if jnp.ndim(s):  # a row's scale, over the output's axes after the row's own (rows are x's trailing axes)
+        kept = x.ndim - len(rows)
+        s = s.reshape(s.shape[:kept] + (1,) * (acc.ndim - kept))
+    return post(acc * s, scale)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
@@ -242,8 +251,8 @@ def QuantizedLinear(
     )
 
 
-def _describe(per_channel: bool, mode: str | None) -> str:
-    return f"int8 {'per channel' if per_channel else 'per tensor'}, activations={mode}"
+def _describe(per_channel: bool, activations: str | None) -> str:
+    return f"int8 {'per channel' if per_channel else 'per tensor'}, activations={activations}"
 
 
 def _linear_onnx(graph: Any, names: Params, x: str, *, mode: str | None) -> str:
@@ -379,6 +388,183 @@ def _conv_onnx(
     return y
 
 
+# --- QuantizedMultiHeadAttention and QuantizedTransformerBlock ----------------------------------------------------
+
+
+def _dot_heads(x: jax.Array, weight: jax.Array, preferred: Any) -> jax.Array:
+    """``(..., T, H, D)`` by ``(H, D, E)``: the out-projection, both head axes contracted."""
+    contract = ((x.ndim - 2, x.ndim - 1), (0, 1))
+    return jax.lax.dot_general(x, weight, (contract, ((), ())), preferred_element_type=preferred)
+
+
+_PROJECTIONS = {"in": ((1, 2, 3), _dot, (-1,)), "out": ((2,), _dot_heads, (-2, -1))}
+"""Per projection: the weight's output-channel axes, the int8 map, the axes of one activation row (a token)."""
+
+
+def _attention_project(params: Params, x: jax.Array, which: str, work: Any, *, mode: str | None) -> jax.Array:
+    """:data:`tinyjax.nn.attention.Project` in int8: each token's row quantized as a Linear's input is."""
+    _, op, rows = _PROJECTIONS[which]
+    view = {"weight": params[f"{which}_proj_weight"], "weight_scale": params[f"{which}_proj_weight_scale"]}
+    if mode == "static":
+        view["input_scale"] = params[f"{which}_proj_input_scale"]
+    y = _run(view, x, op, rows, _scale_last, mode).astype(work)
+    bias = f"{which}_proj_bias"
+    return y + params[bias].astype(work) if bias in params else y
+
+
+def _attention_specs(embed: int, heads: int, bias: bool, per_channel: bool, mode: str | None) -> dict[str, Param]:
+    """The float layer's declared params with int8 weights, plus each projection's scales (and input scales)."""
+    float_specs = attention.MultiHeadAttention(embed, heads, bias=bias).specs or {}
+    specs: dict[str, Any] = {
+        name: dataclasses.replace(spec, init=None, dtype=jnp.int8 if name.endswith("weight") else jnp.float32)
+        for name, spec in float_specs.items()
+        if isinstance(spec, Param)
+    }
+    head_axes = ("qkv", "heads", "head_dim")
+    specs["in_proj_weight_scale"] = Param((3, heads, embed // heads) if per_channel else (), None,
+                                          head_axes if per_channel else ())  # fmt: skip
+    specs["out_proj_weight_scale"] = Param((embed,) if per_channel else (), None, ("out",) if per_channel else ())
+    if mode == "static":
+        specs["in_proj_input_scale"] = specs["out_proj_input_scale"] = Param((), None, ())
+    return specs
+
+
+def _attention_params(float_params: Params, per_channel: bool, mode: str | None, ranges: Any = None) -> Params:
+    """Int8 projections from a MultiHeadAttention's params; ``ranges``: the calibrated ``max|x|`` per projection."""
+    params = {}
+    for which, (channels, _, _) in _PROJECTIONS.items():
+        q, scale = quantize_weight(float_params[f"{which}_proj_weight"], channels if per_channel else None)
+        params[f"{which}_proj_weight"], params[f"{which}_proj_weight_scale"] = q, scale
+        if f"{which}_proj_bias" in float_params:
+            params[f"{which}_proj_bias"] = jnp.asarray(float_params[f"{which}_proj_bias"], jnp.float32)
+        if mode == "static":
+            params[f"{which}_proj_input_scale"] = _input_scale(None if ranges is None else ranges[which])
+    return params
+
+
+def _input_scale(peak: Any) -> jax.Array:
+    """A static layer's input scale for a calibrated ``max|x|`` (None: the fresh layer's default range)."""
+    peak = np.float32(STATIC_DEFAULT_RANGE if peak is None else peak)
+    return jnp.asarray(peak / QMAX if peak > 0 else np.float32(1.0))
+
+
+def _attention_onnx(
+    graph: Any, names: Params, which: str, x: str, out: int, *, mode: str | None, per_channel: bool
+) -> str:
+    """A projection as :func:`_linear_onnx` maps a Linear: its int8 weight seen as (E, out), scales (out,)."""
+    view = {"weight": attention.flat_param(graph, names, f"{which}_proj_weight", -1, out)}
+    if mode == "static":
+        view["input_scale"] = names[f"{which}_proj_input_scale"]
+    scale = names[f"{which}_proj_weight_scale"]
+    scale = attention.flat_param(graph, names, f"{which}_proj_weight_scale", out) if per_channel else scale
+    y = _integer_product(graph, x, view, scale, mode, "MatMulInteger", {}, "MatMul")
+    bias = f"{which}_proj_bias"
+    return graph.node("Add", [y, attention.flat_param(graph, names, bias, out)]) if bias in names else y
+
+
+@factory
+@cached
+def QuantizedMultiHeadAttention(
+    embed_dim: int,
+    num_heads: int,
+    *,
+    bias: bool = True,
+    causal: bool = False,
+    per_channel: bool = True,
+    activations: str | None = "dynamic",
+) -> Layer:
+    """A MultiHeadAttention whose in- and out-projections are int8 (``tj.MultiHeadAttention``'s arguments).
+
+    The softmax and the attention products stay float: only the projections hold weights. Each
+    projection quantizes its input per token (dynamic), at its calibrated scale (static) or not at all.
+
+    Shapes:
+      params: ``{"in_proj_weight": int8 (E, 3, H, D), "in_proj_weight_scale": float32 (3, H, D) or (),
+      "in_proj_bias": (3, H, D), "out_proj_weight": int8 (H, D, E), "out_proj_weight_scale": float32
+      (E,) or (), "out_proj_bias": (E,)}`` (scales per output channel, or per tensor), plus
+      ``"in_proj_input_scale"`` and ``"out_proj_input_scale"`` (float32 ``()``) when static.
+      ``apply(params, x, *, mask=None)``: ``(..., T, E)`` -> ``(..., T, E)``, as the float layer's.
+    """
+    embed = check_features("embed_dim", embed_dim)
+    heads = check_features("num_heads", num_heads)
+    float_layer = attention.MultiHeadAttention(embed, heads, bias=bias, causal=causal)  # checks the sizes
+    mode, bias, causal, per_channel = _check_mode(activations), bool(bias), bool(causal), bool(per_channel)
+    name = (
+        f"QuantizedMultiHeadAttention({embed}, heads={heads}{', causal' if causal else ''}, "
+        f"{_describe(per_channel, mode)})"
+    )
+    return define(
+        name,
+        functools.partial(
+            attention._apply,
+            embed_dim=embed,
+            num_heads=heads,
+            causal=causal,
+            name=name,
+            project=functools.partial(_attention_project, mode=mode),
+        ),
+        params=_attention_specs(embed, heads, bias, per_channel, mode),
+        init=lambda key: _attention_params(float_layer.init(key), per_channel, mode),
+        doc=f"``apply(params, x, *, mask=None) -> y``: {name}; ``(..., T, {embed})`` -> ``(..., T, {embed})``.",
+        config={**float_layer.config, "per_channel": per_channel, "activations": mode},
+        out_features=embed,
+        onnx=functools.partial(
+            attention._onnx,
+            embed_dim=embed,
+            num_heads=heads,
+            causal=causal,
+            head_dim=embed // heads,
+            project_onnx=functools.partial(_attention_onnx, mode=mode, per_channel=per_channel),
+        ),
+    )
+
+
+@factory
+@cached
+def QuantizedTransformerBlock(
+    embed_dim: int,
+    num_heads: int,
+    mlp_ratio: int = 4,
+    dropout: float = 0.0,
+    *,
+    causal: bool = True,
+    per_channel: bool = True,
+    activations: str | None = "dynamic",
+) -> Layer:
+    """A TransformerBlock whose attention projections and two Linears are int8; its LayerNorms stay float.
+
+    Shapes:
+      params: ``tj.TransformerBlock``'s dict, ``"self_attn"`` a :func:`QuantizedMultiHeadAttention`'s
+      params and ``"linear1"`` / ``"linear2"`` :func:`QuantizedLinear`'s. ``apply`` as the float block's;
+      :func:`tinyjax.nn.transformer.decode` (and so ``tj.gpt.generate``) runs it over a cache.
+    """
+    block = transformer.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout, causal=causal)
+    config = block.config
+    options: dict[str, Any] = {"per_channel": bool(per_channel), "activations": _check_mode(activations)}
+    embed, heads, hidden = config["embed_dim"], config["num_heads"], config["embed_dim"] * config["mlp_ratio"]
+    parts = {
+        "norm1": block.children[0],
+        "self_attn": QuantizedMultiHeadAttention(embed, heads, causal=config["causal"], **options),
+        "norm2": block.children[2],
+        "linear1": QuantizedLinear(embed, hidden, **options),
+        "linear2": QuantizedLinear(hidden, embed, **options),
+    }
+    name = (
+        f"QuantizedTransformerBlock({embed}, heads={heads}, mlp={hidden}{', causal' if config['causal'] else ''}, "
+        f"{_describe(**options)})"
+    )
+    return define(
+        name,
+        functools.partial(transformer._apply, parts=parts, rate=config["dropout"], name=name),
+        params=parts,
+        doc=f"``apply(params, x, *, mask=None, key=None, training=None) -> y``: {name}; ``(..., T, {embed})``.",
+        options=sorted(block.options),
+        config={**config, **options},
+        out_features=embed,
+        onnx=functools.partial(transformer._onnx, parts=parts),
+    )
+
+
 # --- conversions, for the tools ----------------------------------------------------------------------------------
 
 
@@ -388,43 +574,65 @@ def _math_of(layer: Layer) -> Any:
 
 
 def quantize_layer(
-    layer: Layer, params: Params, *, per_channel: bool, activations: str | None, input_range: Any = None
+    layer: Layer, params: Params, *, per_channel: bool, activations: str | None, inputs: Any = None
 ) -> tuple[Layer, Params] | None:
-    """A float Linear or Conv2d and its params as their int8 twin; None for any other layer.
+    """A float Linear, Conv2d, MultiHeadAttention or TransformerBlock and its params as its int8 twin; else None.
 
-    ``input_range``: the largest ``|x|`` of the calibration batch at this layer's input (static
-    activations: ``input_scale = input_range / 127``).
+    ``inputs``: the calibration batch at this layer's input (static activations: each int8 map's
+    ``input_scale`` is the largest ``|x|`` it sees, through the float layer, divided by 127).
     """
     mode = _check_mode(activations)
-    base = _math_of(layer)
-    config = layer.config
+    options: dict[str, Any] = {"per_channel": per_channel, "activations": mode}
+    base, config = _math_of(layer), layer.config
+    peak = None if inputs is None else float(jnp.max(jnp.abs(inputs)))
     if base is linear._apply:
-        twin = QuantizedLinear(
-            config["in_features"],
-            config["out_features"],
-            bias=config["bias"],
-            per_channel=per_channel,
-            activations=mode,
-        )
-        channel_axis = 1
+        twin = QuantizedLinear(config["in_features"], config["out_features"], bias=config["bias"], **options)
+        qparams = _quantized_params(params, 1, per_channel, mode)
     elif base is conv._conv2d:
-        twin = QuantizedConv2d(
-            config["in_channels"],
-            config["out_channels"],
-            config["kernel_size"],
-            config["stride"],
-            config["padding"],
-            config["bias"],
-            per_channel=per_channel,
-            activations=mode,
+        geometry = (config["kernel_size"], config["stride"], config["padding"], config["bias"])
+        twin = QuantizedConv2d(config["in_channels"], config["out_channels"], *geometry, **options)
+        qparams = _quantized_params(params, 0, per_channel, mode)
+    elif base is attention._apply and attention.projection(layer) is attention.dense:
+        twin = QuantizedMultiHeadAttention(
+            config["embed_dim"], config["num_heads"], bias=config["bias"], causal=config["causal"], **options
         )
-        channel_axis = 0
+        ranges = None if inputs is None else {"in": peak, "out": _attended_peak(layer, params, inputs)}
+        return twin, _attention_params(params, per_channel, mode, ranges)
+    elif base is transformer._apply and attention.projection(layer.children[1]) is attention.dense:
+        return _quantize_block(layer, params, inputs, options)
     else:
         return None
-    qparams = _quantized_params(params, channel_axis, per_channel, mode)
-    if mode == "static" and input_range is not None:
-        peak = np.float32(input_range)
-        qparams["input_scale"] = jnp.asarray(peak / QMAX if peak > 0 else np.float32(1.0))
+    if mode == "static":
+        qparams["input_scale"] = _input_scale(peak)
+    return twin, qparams
+
+
+def _attended_peak(layer: Layer, params: Params, x: jax.Array) -> float:
+    """The largest ``|x|`` at a float attention's out-projection: its heads' outputs on ``x``."""
+    q, k, v = attention._heads(x, params, jnp.float32, attention.dense)
+    seq = x.shape[-2]
+    allowed = np.tril(np.ones((seq, seq), bool)) if layer.config["causal"] else None
+    return float(jnp.max(jnp.abs(attention.attend(q, k, v, allowed))))
+
+
+def _quantize_block(layer: Layer, params: Params, x: Any, options: dict[str, Any]) -> tuple[Layer, Params]:
+    """A TransformerBlock's attention and Linears as int8 twins (calibrated at their own inputs); norms as they are."""
+    config = layer.config
+    twin = QuantizedTransformerBlock(
+        config["embed_dim"], config["num_heads"], config["mlp_ratio"], config["dropout"], causal=config["causal"],
+        **options,
+    )  # fmt: skip
+    parts = dict(zip(("norm1", "self_attn", "norm2", "linear1", "linear2"), layer.children, strict=True))
+    inputs: dict[str, Any] = dict.fromkeys(parts)
+    if x is not None:  # the inputs each part sees in the float block (dropout is off in inference)
+        inputs["self_attn"] = parts["norm1"].raw_apply(params["norm1"], x)
+        h = x + parts["self_attn"].raw_apply(params["self_attn"], inputs["self_attn"])
+        inputs["linear1"] = parts["norm2"].raw_apply(params["norm2"], h)
+        inputs["linear2"] = jax.nn.gelu(parts["linear1"].raw_apply(params["linear1"], inputs["linear1"]), False)
+    qparams = dict(params)
+    for label in ("self_attn", "linear1", "linear2"):
+        done = quantize_layer(parts[label], params[label], inputs=inputs[label], **options)
+        qparams[label] = done[1]  # type: ignore[index]
     return twin, qparams
 
 
@@ -434,21 +642,32 @@ def dequantize_layer(layer: Layer, params: Params) -> tuple[Layer, Params] | Non
     config = layer.config
     if base is _linear_apply:
         float_layer = linear.Linear(config["in_features"], config["out_features"], bias=config["bias"])
-        weight = params["weight"].astype(jnp.float32) * params["weight_scale"]
-    elif base is _conv_apply:
-        float_layer = conv.Conv2d(
-            config["in_channels"],
-            config["out_channels"],
-            config["kernel_size"],
-            config["stride"],
-            config["padding"],
-            config["bias"],
+        return float_layer, _dequantized(params, "", 1)
+    if base is _conv_apply:
+        geometry = (config["kernel_size"], config["stride"], config["padding"], config["bias"])
+        return conv.Conv2d(config["in_channels"], config["out_channels"], *geometry), _dequantized(params, "", 0)
+    if base is attention._apply and attention.projection(layer) is not attention.dense:
+        float_layer = attention.MultiHeadAttention(
+            config["embed_dim"], config["num_heads"], bias=config["bias"], causal=config["causal"]
         )
-        scale = params["weight_scale"]
-        weight = params["weight"].astype(jnp.float32) * (scale[:, None, None, None] if scale.ndim else scale)
-    else:
-        return None
-    float_params = {"weight": weight}
-    if "bias" in params:
-        float_params["bias"] = params["bias"]
-    return float_layer, float_params
+        return float_layer, {**_dequantized(params, "in_proj_", 1), **_dequantized(params, "out_proj_", 2)}
+    if base is transformer._apply and attention.projection(layer.children[1]) is not attention.dense:
+        block = transformer.TransformerBlock(
+            config["embed_dim"], config["num_heads"], config["mlp_ratio"], config["dropout"], causal=config["causal"]
+        )
+        labels = ("norm1", "self_attn", "norm2", "linear1", "linear2")
+        back = {
+            label: dequantize_layer(child, params[label]) for label, child in zip(labels, layer.children, strict=True)
+        }
+        return block, {label: params[label] if pair is None else pair[1] for label, pair in back.items()}
+    return None
+
+
+def _dequantized(params: Params, prefix: str, first_channel: int) -> Params:
+    """``{prefix}weight = q * scale`` (the scale's axes placed from ``first_channel`` on) and the bias, float32."""
+    q, scale = params[f"{prefix}weight"], params[f"{prefix}weight_scale"]
+    shaped = scale.reshape(scale.shape + (1,) * (q.ndim - first_channel - scale.ndim)) if scale.ndim else scale
+    float_params = {f"{prefix}weight": q.astype(jnp.float32) * shaped}
+    if f"{prefix}bias" in params:
+        float_params[f"{prefix}bias"] = params[f"{prefix}bias"]
+    return float_params

@@ -156,7 +156,7 @@ def decode(
     """
     parts = dict(zip(("norm1", "self_attn", "norm2", "linear1", "linear2"), block.children, strict=True))
     normed = parts["norm1"].raw_apply(params["norm1"], x)
-    attn, cache = attention.decode(params["self_attn"], normed, cache, index)
+    attn, cache = attention.decode(params["self_attn"], normed, cache, index, attention.projection(parts["self_attn"]))
     h = x + attn
     return h + _mlp(parts, params, h), cache
 

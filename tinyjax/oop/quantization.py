@@ -82,7 +82,7 @@ class QuantizedLinear(Module):
             self.original_layer.params,
             per_channel=self.per_channel,
             activations=mode,
-            input_range=input_range,
+            inputs=None if input_range is None else np.float32(input_range),  # its max |x| is the range
         )
         assert twin is not None  # a Linear always has an int8 twin
         self.layer, params = twin

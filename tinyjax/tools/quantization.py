@@ -1,24 +1,30 @@
 """``tinyjax.quantize`` / ``tinyjax.dequantize``: a model's Linears and Conv2ds as real int8 layers, and back.
 
-The transformation walks the model's description: a chain (a Sequential, nested ones included) is
-rebuilt with each float Linear / Conv2d replaced by its int8 twin (:mod:`tinyjax.nn.quantized`),
-layers without params pass through as they are, and any other layer holding params (a norm, an
-embedding, a combinator that is not a chain such as Residual or Repeat, a user's pair) is kept in
-float and named in one :class:`QuantizationWarning`, so that nothing is ever quantized wrongly or
-silently skipped. docs/quantization.md describes the scheme, what it costs and when it is faster.
+The transformation walks the model's description: a chain (a Sequential, nested ones included), a
+Residual and a Repeat (each of its stacked blocks quantized, the int8 params stacked again) are
+rebuilt with each float Linear, Conv2d, MultiHeadAttention and TransformerBlock replaced by its int8
+twin (:mod:`tinyjax.nn.quantized`; a block's norms stay float). Layers without params pass through
+as they are, and any other layer holding params (a norm, an embedding, a user's pair or combinator)
+is kept in float and named in one :class:`QuantizationWarning`, so that nothing is ever quantized
+wrongly or silently skipped. Layers are recognised by their apply functions, never by their names.
+docs/quantization.md describes the scheme, what it costs and when it is faster.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._errors import ConfigError
 from tinyjax.layer import Layer, Params
 from tinyjax.nn import quantized
+from tinyjax.nn.basic import Identity, Residual
+from tinyjax.nn.repeat import Repeat
 from tinyjax.nn.sequential import Sequential
 from tinyjax.tools._arguments import layer_argument
 
@@ -37,12 +43,13 @@ def quantize(
     per_channel: bool = True,
     activations: str | None = "dynamic",
 ) -> tuple[Layer, Params]:
-    """``(qmodel, qparams)``: every Linear and Conv2d of ``model`` with int8 weights and float32 scales.
+    """``(qmodel, qparams)``: every Linear, Conv2d and attention projection of ``model`` in int8, float32 scales.
 
     A pure function: ``params`` are not changed.
 
     Args:
-      model: a Layer (a Sequential of any depth, or a single Linear / Conv2d).
+      model: a Layer: a Sequential of any depth, Residuals and Repeats (a ``tj.GPT``'s blocks), or a single
+        Linear / Conv2d / MultiHeadAttention / TransformerBlock.
       params: its float params.
       calibration: a batch of typical inputs ``(batch, *features)``; needed by, and only used by,
         ``activations="static"``: each layer's input scale is the largest ``|x|`` it sees on this
@@ -85,10 +92,26 @@ def quantize(
     return qmodel, qparams
 
 
+def _stacked(blocks: list[Params]) -> Params:
+    """The blocks' params stacked on a new leading axis (on the host: no XLA program per shape)."""
+    return jax.tree_util.tree_map(lambda *a: jnp.asarray(np.stack([np.asarray(v) for v in a])), *blocks)
+
+
+@functools.cache
+def _probes() -> tuple[Layer, Layer]:
+    """A Repeat and a Residual: every Repeat (Residual) shares its apply's code with these."""
+    return Repeat(Identity(), 1), Residual(Identity())
+
+
+def _built_as(layer: Layer, probe: Layer) -> bool:
+    return getattr(layer.raw_apply, "__code__", None) is getattr(probe.raw_apply, "__code__", False)
+
+
 def _quantize(
     layer: Layer, params: Params, x: Any, path: str, kept: list[str], options: dict[str, Any]
 ) -> tuple[Layer, Params, Any]:
     """The layer and params quantized, and (with a calibration batch) the float output of the layer."""
+    repeat, residual = _probes()
     if layer.chain:
         children, child_params = [], []
         for i, (child, p) in enumerate(zip(layer.children, params, strict=True)):
@@ -96,9 +119,18 @@ def _quantize(
             children.append(q_child)
             child_params.append(q_p)
         return Sequential(children), tuple(child_params), x
-    peak = None if x is None else float(jnp.max(jnp.abs(x)))
+    if _built_as(layer, residual):
+        inner, q_params, y = _quantize(layer.children[0], params, x, path, kept, options)
+        return Residual(inner), q_params, None if x is None else x + y
+    if _built_as(layer, repeat):
+        blocks = []
+        for i in range(layer.config["n"]):  # block by block: a static layer calibrates at its own block's input
+            block_params = jax.tree_util.tree_map(lambda a, i=i: np.asarray(a)[i], params)
+            blocks.append(_quantize(layer.children[0], block_params, x, path, kept if i == 0 else [], options))
+            x = blocks[-1][2]
+        return Repeat(blocks[0][0], layer.config["n"]), _stacked([p for _, p, _ in blocks]), x
     y = None if x is None else layer.raw_apply(params, x)
-    twin = quantized.quantize_layer(layer, params, input_range=peak, **options)
+    twin = quantized.quantize_layer(layer, params, inputs=x, **options)
     if twin is not None:
         return twin[0], twin[1], y
     if jax.tree_util.tree_leaves(params):
@@ -117,8 +149,17 @@ def dequantize(qmodel: Any, qparams: Params) -> tuple[Layer, Params]:
 
 
 def _dequantize(layer: Layer, params: Params) -> tuple[Layer, Params]:
+    repeat, residual = _probes()
     if layer.chain:
         pairs = [_dequantize(child, p) for child, p in zip(layer.children, params, strict=True)]
         return Sequential([c for c, _ in pairs]), tuple(p for _, p in pairs)
+    if _built_as(layer, residual):
+        inner, float_params = _dequantize(layer.children[0], params)
+        return Residual(inner), float_params
+    if _built_as(layer, repeat):
+        n = layer.config["n"]
+        blocks = [_dequantize(layer.children[0], jax.tree_util.tree_map(lambda a, i=i: np.asarray(a)[i], params))
+                  for i in range(n)]  # fmt: skip
+        return Repeat(blocks[0][0], n), _stacked([p for _, p in blocks])
     back = quantized.dequantize_layer(layer, params)
     return back if back is not None else (layer, params)
