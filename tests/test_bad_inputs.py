@@ -1024,8 +1024,8 @@ DECODER_CASES = {
     ),
     "enable_kv_cache on a Linear": (
         lambda tmp: oop.enable_kv_cache(oop.Linear(3, 2)),
-        tj.ConfigError,
-        ["enable_kv_cache needs a tinyjax.oop.GPT, got Linear"],
+        tj.MissingAttributeError,
+        ["enable_kv_cache reads embed_dim, num_layers, num_heads, max_seq_len; Linear has no"],
     ),
     "KVCache update of layer 5": (
         lambda tmp: oop.KVCache(1, 4, 2, 2, 4).update(5, np.zeros((1, 2, 1, 4)), np.zeros((1, 2, 1, 4))),

@@ -17,10 +17,11 @@ X = jnp.ones((64, 32))
 
 def test_every_exception_has_one_root_and_keeps_its_builtin_base():
     errors = [getattr(tj, name) for name in tj.__all__ if name.endswith("Error")]
-    assert len(errors) == 15 and tj.TinyjaxError in errors
+    assert len(errors) == 16 and tj.TinyjaxError in errors
     for error in errors:
         assert issubclass(error, tj.TinyjaxError)
     assert issubclass(tj.ShapeError, ValueError) and issubclass(tj.DTypeError, TypeError)
+    assert issubclass(tj.MissingAttributeError, AttributeError)
     assert issubclass(tj.IndexRangeError, IndexError) and issubclass(tj.UnsupportedError, TypeError)
     assert issubclass(tj.MissingPathError, FileNotFoundError) and issubclass(tj.PathPermissionError, PermissionError)
     assert issubclass(tj.PathIsFolderError, IsADirectoryError) and issubclass(tj.PathError, OSError)

@@ -100,6 +100,10 @@ class NoisyBenchmarkWarning(UserWarning):
     """Benchmark samples too spread out (coefficient of variation above the threshold) to support a claim."""
 
 
+class MissingAttributeError(TinyjaxError, AttributeError):
+    """An object without the attributes a function reads (``enable_kv_cache`` on a model with no ``num_heads``)."""
+
+
 class IndexRangeError(TinyjaxError, IndexError):
     """An index outside the axis it indexes (``t[5]`` on 3 rows), where JAX alone would clamp it silently."""
 

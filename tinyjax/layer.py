@@ -463,7 +463,7 @@ def _public_signature(
         signature = inspect.signature(apply)
     except (TypeError, ValueError):
         return None, None
-    bound = set(getattr(apply, "keywords", None) or ())
+    bound = set(getattr(inspect.unwrap(apply), "keywords", None) or ())  # behind define's params check
     parameters = list(signature.parameters.values())
     rest = [p for p in parameters[2:] if p.name not in bound and (not only or p.name in options)]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in rest):

@@ -10,6 +10,7 @@ over it::
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from typing import Any
 
@@ -103,7 +104,7 @@ def init(key: jax.Array, in_features: int, out_features: int, **options: Any) ->
     return Linear(in_features, out_features, **options).init(key)
 
 
-def apply(params: Params, x: Any, *, precision: Any = None) -> jax.Array:
+def apply(params: Params, x: jax.Array, **options: Any) -> jax.Array:
     """The seed's ``apply(params, x)``: the :func:`Linear` of ``params["weight"]``'s shape, applied.
 
     ``x``: ``(..., in)`` -> ``(..., out)``; the same function as ``tj.Linear(in, out).apply`` (see its help).
@@ -115,4 +116,7 @@ def apply(params: Params, x: Any, *, precision: Any = None) -> jax.Array:
         raise ParamsError(
             "Linear", "a dict {'weight': (in, out), 'bias': (out,)}", type(params).__name__, what="params"
         )
-    return Linear(*shape, bias="bias" in params).apply(params, x, precision=precision)
+    return Linear(*shape, bias="bias" in params).apply(params, x, **options)  # which checks the options
+
+
+apply.__signature__ = inspect.signature(Linear(1, 1).apply)  # type: ignore[attr-defined]  # help(): precision=

@@ -11,7 +11,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from tinyjax._errors import ConfigError
+from tinyjax._errors import ConfigError, MissingAttributeError
 from tinyjax.oop.tensor import Tensor, array_of
 
 __all__ = ["KVCache", "create_kv_cache", "disable_kv_cache", "enable_kv_cache"]
@@ -87,11 +87,13 @@ def enable_kv_cache(model: Any, batch_size: int = 1) -> KVCache:
     :class:`~tinyjax.oop.GPT` also gets it as ``kv_cache``: its ``generate`` then prefills once and
     decodes one compiled step per token. Another model's forward is left as it is (TinyTorch
     patches its blocks' attention; here the cache is there for the model's own code to use).
-    Raises AttributeError naming the attributes the model lacks.
+    Raises MissingAttributeError (an ``AttributeError``) naming the attributes the model lacks.
     """
     missing = [name for name in _NEEDS if not hasattr(model, name)]
     if missing:
-        raise AttributeError(f"enable_kv_cache reads {', '.join(_NEEDS)}; {type(model).__name__} has no {missing}")
+        raise MissingAttributeError(
+            f"enable_kv_cache reads {', '.join(_NEEDS)}; {type(model).__name__} has no {missing}"
+        )
     if model.embed_dim % model.num_heads:
         raise ConfigError(
             f"enable_kv_cache: embed_dim {model.embed_dim} is not divisible by num_heads {model.num_heads}"
