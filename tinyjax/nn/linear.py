@@ -113,9 +113,8 @@ def apply(params: Params, x: jax.Array, **options: Any) -> jax.Array:
     shape = getattr(params.get("weight") if isinstance(params, dict) else None, "shape", ())
     if len(shape) != 2:
         check_input_array(x, "Linear", params)  # the arguments swapped: says so
-        raise ParamsError(
-            "Linear", "a dict {'weight': (in, out), 'bias': (out,)}", type(params).__name__, what="params"
-        )
+        expected = "a dict {'weight': (in, out), 'bias': (out,)}"
+        raise ParamsError("Linear", expected, type(params).__name__, what="params")
     return Linear(*shape, bias="bias" in params).apply(params, x, **options)  # which checks the options
 
 
