@@ -118,7 +118,7 @@ def test_course_modules_and_constants():
     assert embed(np.array([1, 2])).shape == (2, 4) and len(oop.EmbeddingLayer(10, 4).parameters()) == 2
     mlp = oop.MLP(4)
     assert mlp.hidden_dim == 16 and mlp(np.ones((2, 4), np.float32)).shape == (2, 4)
-    assert oop.XAVIER_SCALE_FACTOR == 1.0 and oop.SGD([]).lr == oop.DEFAULT_LEARNING_RATE_SGD
+    assert oop.XAVIER_SCALE_FACTOR == 1.0 and oop.SGD(oop.Linear(2, 2).parameters()).lr == oop.DEFAULT_LEARNING_RATE_SGD
 
 
 def test_enable_kv_cache_reads_only_the_attributes_it_needs():
