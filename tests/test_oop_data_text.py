@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import jax
 import numpy as np
 import pytest
@@ -63,18 +65,22 @@ def test_dataloader_over_a_list_of_pairs_as_the_course_tests_call_it():
     np.testing.assert_array_equal(np.concatenate([b[1].data for b in batches]), y)  # no shuffle: in order
 
 
-def test_shuffle_draws_from_the_oop_stream_and_a_key_fixes_every_epoch():
+def test_shuffle_draws_from_pythons_random_as_tinytorchs_and_a_key_fixes_every_epoch():
     dataset = TensorDataset(Tensor(np.arange(20.0)[:, None]), Tensor(np.arange(20)))
 
     def epoch(loader):
         return np.concatenate([b[1].data for b in loader]).astype(int).tolist()
 
-    manual_seed(3)
+    random.seed(3)
     loader = DataLoader(dataset, batch_size=6, shuffle=True)
     first, second = epoch(loader), epoch(loader)
     assert sorted(first) == sorted(second) == list(range(20)) and first != second  # a new order each epoch
-    manual_seed(3)
+    random.seed(3)
     assert epoch(DataLoader(dataset, batch_size=6, shuffle=True)) == first
+    manual_seed(3)  # the OOP stream does not drive the order: Python's generator does, as in TinyTorch
+    assert epoch(DataLoader(dataset, batch_size=6, shuffle=True)) != first
+    random.seed(4)
+    assert epoch(DataLoader(dataset, batch_size=6, shuffle=True)) != first
     keyed = DataLoader(dataset, batch_size=6, shuffle=True, key=jax.random.key(0))
     assert epoch(keyed) == np.asarray(jax.random.permutation(jax.random.fold_in(jax.random.key(0), 0), 20)).tolist()
 

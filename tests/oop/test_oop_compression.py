@@ -99,8 +99,26 @@ def test_acceleration_functions_equal_their_references():
         np.asarray(jax.vjp(lambda v: kernels.im2col(v, 3, 1, 1), jnp.asarray(images))[1](cols.array)[0]),
         rtol=1e-5,
     )
-    with pytest.raises(tj.ShapeError, match="vectorized_matmul"):
+    with pytest.raises(tj.ShapeError, match=r"vectorized_matmul.*2D\+"):
         oop.vectorized_matmul(np.ones(3), np.ones(3))
+    with pytest.raises(tj.ShapeError, match=r"tiled_matmul.*Shape mismatch: inner sizes 64 != 128"):
+        oop.tiled_matmul(np.ones((128, 64)), np.ones((128, 64)))
+
+
+def test_a_container_of_layers_is_pruned_through_its_layers():
+    class SimpleModel:  # TinyTorch's container: layers, no parameters()
+        def __init__(self):
+            oop.manual_seed(1)
+            self.layers = [oop.Linear(4, 4, bias=False), oop.ReLU(), oop.Linear(4, 2)]
+
+    model = SimpleModel()
+    model.layers[0].weight.data = np.array([[0, 0, 1, 1]] * 4, np.float32)
+    # both weight matrices count, the bias does not
+    assert oop.Compressor.measure_sparsity(model) == pytest.approx(8 / 24)
+    oop.magnitude_prune(model, sparsity=0.75)
+    assert np.count_nonzero(model.layers[0].weight.data) + np.count_nonzero(model.layers[2].weight.data) == 6
+    with pytest.raises(tj.ConfigError, match="neither parameters"):
+        oop.measure_sparsity(object())
 
 
 def test_gelu_gradient_flows_through_the_oop_tensor():

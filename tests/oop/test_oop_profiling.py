@@ -83,10 +83,23 @@ def test_weight_distribution():
     assert oop.analyze_weight_distribution(object()) == {"error": "No weights found"}
 
 
-def test_flops_of_an_object_without_a_functional_twin_are_refused():
+def test_flops_of_an_object_without_a_functional_twin_use_tinytorchs_formulas():
     class Opaque:
         def forward(self, x):
             return x
 
-    with pytest.raises(tj.ConfigError, match="to_functional"):
-        oop.Profiler().count_flops(Opaque(), (1, 3))
+    class StandIn:  # TinyTorch's tests count a stand-in by its weight: 2 * in * out per sample
+        def __init__(self, n_in, n_out):
+            self.weight = Tensor(np.ones((n_in, n_out), np.float32))
+
+    class Container:
+        def __init__(self):
+            self.layers = [StandIn(8, 4), Opaque(), StandIn(4, 2)]
+
+    profiler = oop.Profiler()
+    assert profiler.count_flops(Tensor(np.ones((4, 8))), (4, 8)) == 32  # one per element
+    assert profiler.count_flops(StandIn(128, 64), (1, 128)) == profiler.count_flops(StandIn(128, 64), (32, 128))
+    assert profiler.count_flops(StandIn(128, 64), (1, 128)) == 2 * 128 * 64
+    assert profiler.count_flops(Container(), (1, 8)) == 2 * 8 * 4 + 4 + 2 * 4 * 2  # the Opaque sees (1, 4)
+    with pytest.raises(tj.ConfigError, match="to_functional"):  # memory has no formula: XLA's or nothing
+        profiler.measure_memory(Opaque(), (1, 3))

@@ -119,6 +119,11 @@ def test_course_modules_and_constants():
     mlp = oop.MLP(4)
     assert mlp.hidden_dim == 16 and mlp(np.ones((2, 4), np.float32)).shape == (2, 4)
     assert oop.XAVIER_SCALE_FACTOR == 1.0 and oop.SGD(oop.Linear(2, 2).parameters()).lr == oop.DEFAULT_LEARNING_RATE_SGD
+    assert (oop.INT8_MIN_VALUE, oop.INT8_MAX_VALUE, oop.INT8_RANGE) == (-128, 127, 256)  # int8's codes
+    q = oop.quantize_int8(np.linspace(-1, 1, 9, dtype=np.float32))[0]
+    assert q.data.min() >= oop.INT8_MIN_VALUE and q.data.max() == oop.INT8_MAX_VALUE
+    assert q.data.dtype.itemsize == oop.BYTES_PER_INT8
+    assert oop.DEFAULT_WARMUP_ITERATIONS < oop.DEFAULT_TIMING_ITERATIONS
 
 
 def test_enable_kv_cache_reads_only_the_attributes_it_needs():

@@ -23,9 +23,13 @@ __all__ = ["col2im", "fused_gelu", "im2col", "tiled_matmul", "unfused_gelu", "ve
 
 
 def _check_matmul(a: Tensor, b: Tensor, name: str) -> None:
-    if len(a.shape) < 2 or len(b.shape) < 2 or a.shape[-1] != b.shape[-2]:
-        raise ShapeError(name, "(..., M, K) @ (..., K, N) (2-D or more, inner sizes equal)", f"{a.shape} @ {b.shape}",
-                         what="operands")  # fmt: skip
+    # The hints carry TinyTorch's wording ("2D+", "Shape mismatch"): its tests look for those words.
+    expected, got = "(..., M, K) @ (..., K, N)", f"{a.shape} @ {b.shape}"
+    if len(a.shape) < 2 or len(b.shape) < 2:
+        raise ShapeError(name, expected, got, what="operands", hint="a matmul needs 2D+ operands")
+    if a.shape[-1] != b.shape[-2]:
+        hint = f"Shape mismatch: inner sizes {a.shape[-1]} != {b.shape[-2]}"
+        raise ShapeError(name, expected, got, what="operands", hint=hint)
 
 
 def vectorized_matmul(a: Any, b: Any) -> Tensor:

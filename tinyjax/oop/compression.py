@@ -1,7 +1,7 @@
 """TinyTorch's compression module (16) over :mod:`tinyjax.compress`: prune a model in place, distil, factor.
 
-TinyTorch's functions take a model (anything with ``parameters()``) and change its weights in
-place; here each one runs the functional transformation on the model's arrays and writes the
+TinyTorch's functions take a model (anything with ``parameters()``, or a container of ``layers``)
+and change its weights in place; here each one runs the functional transformation on the model's arrays and writes the
 results back into its Tensors. Where the two course versions differ this follows the newer one
 (harvard-edge/cs249r_book ``tinytorch/src/16_compression``): the functions take fractions
 (``sparsity=0.9`` zeroes 90%) and :func:`measure_sparsity` returns a percentage, while
@@ -36,13 +36,22 @@ __all__ = [
 ]
 
 
+def _parameters(model: Any) -> list[Tensor]:
+    """``model.parameters()``; for a container with only ``layers`` (TinyTorch's ``SimpleModel``), its layers'."""
+    if hasattr(model, "parameters"):
+        return list(model.parameters())
+    if hasattr(model, "layers"):
+        return [p for layer in model.layers if hasattr(layer, "parameters") for p in layer.parameters()]
+    raise ConfigError(f"{type(model).__name__} has neither parameters() nor layers: nothing to compress")
+
+
 def _arrays(model: Any) -> list[jax.Array]:
-    return [tensor.array for tensor in model.parameters()]
+    return [tensor.array for tensor in _parameters(model)]
 
 
 def _write_back(model: Any, old: Params, new: Params) -> None:
     """Put each array of ``new`` into the model's Tensor that held the matching array of ``old``."""
-    holders = {id(tensor.array): tensor for tensor in model.parameters()}
+    holders = {id(tensor.array): tensor for tensor in _parameters(model)}
     for before, after in zip(jax.tree_util.tree_leaves(old), jax.tree_util.tree_leaves(new), strict=True):
         if before is not after and id(before) in holders:
             holders[id(before)].array = after

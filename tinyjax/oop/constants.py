@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BYTES_PER_FLOAT32",
+    "BYTES_PER_INT8",
     "DEFAULT_EPS",
     "DEFAULT_KERNEL_SIZE",
     "DEFAULT_LEARNING_RATE_ADAM",
@@ -17,12 +18,17 @@ __all__ = [
     "DEFAULT_MOMENTUM",
     "DEFAULT_PADDING",
     "DEFAULT_STRIDE",
+    "DEFAULT_TIMING_ITERATIONS",
     "DEFAULT_TOTAL_EPOCHS",
+    "DEFAULT_WARMUP_ITERATIONS",
     "DEFAULT_WEIGHT_DECAY_ADAMW",
     "DROPOUT_MAX_PROB",
     "DROPOUT_MIN_PROB",
     "EPSILON",
     "HE_SCALE_FACTOR",
+    "INT8_MAX_VALUE",
+    "INT8_MIN_VALUE",
+    "INT8_RANGE",
     "KB_TO_BYTES",
     "MASK_VALUE",
     "MB_TO_BYTES",
@@ -59,3 +65,12 @@ DEFAULT_STRIDE = 1
 DEFAULT_PADDING = 0
 # module 12 (attention): the score added where a mask forbids attending (about 0 after softmax)
 MASK_VALUE = -1e9
+# module 15 (quantization): the int8 code range and its size in bytes (its EPSILON, 1e-8, is not
+# exported here: the name is module 04's clipping constant above)
+INT8_MIN_VALUE = -128
+INT8_MAX_VALUE = 127
+INT8_RANGE = 256
+BYTES_PER_INT8 = 1
+# module 18 (acceleration): its timing loops' warmup and measured iterations
+DEFAULT_WARMUP_ITERATIONS = 2
+DEFAULT_TIMING_ITERATIONS = 5

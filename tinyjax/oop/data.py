@@ -1,15 +1,18 @@
 """TinyTorch's data loading (module 08, newer 05): ``Dataset``, ``TensorDataset``, ``DataLoader`` and
 the augmentations ``RandomHorizontalFlip``, ``RandomCrop``, ``Compose``, over :mod:`tinyjax.data`.
 
-Where TinyTorch draws from Python's and NumPy's global generators (``random.shuffle``,
-``np.random.random``), these draw keys from the OOP face's stream (:func:`tinyjax.oop.manual_seed`
-makes it repeatable) and hand them to the functional core; ``DataLoader(..., key=k)`` fixes the
-order of every epoch instead (epoch ``e`` uses ``jax.random.fold_in(k, e)``).
+A shuffling ``DataLoader`` draws each epoch's key from Python's global ``random``, where TinyTorch
+calls ``random.shuffle``: ``random.seed(42)`` repeats its batches, as the course's code expects.
+The augmentations (``np.random`` in TinyTorch) draw keys from the OOP face's stream
+(:func:`tinyjax.oop.manual_seed` makes it repeatable). ``DataLoader(..., key=k)`` fixes the order
+of every epoch instead (epoch ``e`` uses ``jax.random.fold_in(k, e)``). Either way the key goes to
+the functional core, which has no hidden state.
 """
 
 from __future__ import annotations
 
 import functools
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -88,7 +91,12 @@ class DataLoader:
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         key = None
         if self.shuffle:
-            key = next_key() if self.key is None else jax.random.fold_in(self.key, self._epoch)
+            # TinyTorch's random.shuffle draws from Python's generator: so does the epoch's key
+            key = (
+                jax.random.key(random.getrandbits(32))
+                if self.key is None
+                else jax.random.fold_in(self.key, self._epoch)
+            )
         self._epoch += 1
         if isinstance(self.dataset, TensorDataset):
             arrays = tuple(t.data for t in self.dataset.tensors)

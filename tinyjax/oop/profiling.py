@@ -68,7 +68,14 @@ class Profiler:
         return self._record("count_parameters", int(sum(np.size(_array(p)) for p in params)))
 
     def count_flops(self, model: Any, input_shape: Sequence[int]) -> int:
-        """FLOPs of one forward pass per sample (XLA's count for a batch of ``input_shape``, over the batch)."""
+        """FLOPs of one forward pass per sample (XLA's count for a batch of ``input_shape``, over the batch).
+
+        Anything without a functional twin (a Tensor, a stand-in object) is counted by TinyTorch's
+        formulas instead: ``2 * in * out`` for an object with a 2-D ``weight``, the sum over
+        ``layers``, one FLOP per input element otherwise.
+        """
+        if not hasattr(model, "to_functional") and not isinstance(model, Layer):
+            return self._record("count_flops", _formula_flops(model, tuple(input_shape)))
         report = self._profile(model, tuple(input_shape))
         return self._record("count_flops", round(report.flops / _batch(input_shape)))
 
@@ -247,6 +254,22 @@ def _functional(model: Any) -> tuple[Layer, Any]:
         f"Profiler: {type(model).__name__} has no functional twin (to_functional()); FLOPs and memory come from "
         "XLA's analysis of a tinyjax.oop module's compiled program"
     )
+
+
+def _formula_flops(model: Any, shape: tuple[int, ...]) -> int:
+    """TinyTorch's by-hand count, per sample: a matmul by a 2-D ``weight``, layers summed, else elements."""
+    weight = getattr(model, "weight", None)
+    if weight is not None and np.ndim(_array(weight)) == 2:
+        return 2 * int(shape[-1]) * int(np.shape(_array(weight))[1])
+    if not isinstance(model, Tensor) and isinstance(getattr(model, "layers", None), (list, tuple)):
+        total = 0
+        for layer in model.layers:
+            total += _formula_flops(layer, shape)
+            layer_weight = getattr(layer, "weight", None)
+            if layer_weight is not None and np.ndim(_array(layer_weight)) == 2:
+                shape = (*shape[:-1], int(np.shape(_array(layer_weight))[1]))
+        return total
+    return int(np.prod(shape))
 
 
 def _array(value: Any) -> Any:
