@@ -7,7 +7,6 @@ and one row in the conformance table (docs/architecture.md, "Adding a layer").
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from collections.abc import Callable
@@ -114,29 +113,6 @@ def Tanh() -> Layer:
     return elementwise("Tanh", jnp.tanh, flops_per_element=0, onnx=onnx_op("Tanh"))  # one transcendental
 
 
-@jax.custom_jvp
-def gelu_exact(x: jax.Array) -> jax.Array:
-    """``x * Phi(x) = x / 2 * (1 + erf(x / sqrt(2)))``, the exact GELU, with its derivative written out.
-
-    ``jax.nn.gelu`` writes it with ``erfc``, which XLA:CPU expands to more work than ``erf``, and
-    autodiff of the product keeps extra residuals; the derivative ``Phi(x) + x * phi(x)`` reuses
-    ``Phi``. The same formula as torch's CPU kernel (docs/performance.md, "Training step").
-    """
-    return x * _normal_cdf(x)
-
-
-def _normal_cdf(x: jax.Array) -> jax.Array:
-    return 0.5 * (1 + jax.lax.erf(x * (1 / math.sqrt(2)))).astype(x.dtype)
-
-
-@gelu_exact.defjvp
-def _gelu_exact_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
-    (x,), (dx,) = primals, tangents
-    cdf = _normal_cdf(x)
-    density = jnp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
-    return x * cdf, dx * (cdf + x * density)
-
-
 @factory
 @cached
 def GELU(approximate: bool = False) -> Layer:
@@ -148,7 +124,7 @@ def GELU(approximate: bool = False) -> Layer:
     approximate = bool(approximate)
     return elementwise(
         "GELU",
-        functools.partial(jax.nn.gelu, approximate=True) if approximate else gelu_exact,
+        lambda x: jax.nn.gelu(x, approximate=approximate),
         # tanh form: x^3 (2), * 0.044715, + x, * sqrt(2/pi), + 1, * 0.5, * x; the erf form: XLA's expansion
         flops_per_element=8 if approximate else None,
         torch=Torch({"approximate": "tanh" if approximate else "none"}),
