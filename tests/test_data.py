@@ -125,7 +125,7 @@ def test_sharded_batches_on_8_devices(eight_devices):
     assert got["devices"] == 8
     # NumPy data: each process hands its rows to make_array_from_process_local_data; 2 rows per device.
     assert got["host_batches"] == got["expected_batches"] == 6 and got["host_equal"]
-    assert got["host_spec"] == ["P('data',)", "P('data',)"] and got["host_shard_rows"] == [2]
+    assert got["host_spec"] == [["data"], ["data"]] and got["host_shard_rows"] == [2]
     # Data on the mesh: every step is gathered on the devices, with no transfer at all.
     assert got["device_batches"] == 6 and got["device_equal"] and got["device_specs"] == [True]
     assert got["guard_sees_host_index"] is True

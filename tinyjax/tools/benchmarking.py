@@ -135,17 +135,21 @@ class BenchmarkResult:
 class Comparison:
     """``a`` against ``b``: ``ratio`` = median of a / median of b, its 95% interval ``ci``.
 
-    ``significant`` is True when the interval excludes 1 (a is slower when ``ratio > 1``).
+    ``significant`` is True when the whole interval lies beyond the noise band ``1 +- threshold``
+    (a is slower when ``ratio > 1``): a difference both resolved by the samples and larger than
+    what timing the same work twice shows (an interval excluding exactly 1 would flag one in
+    twenty comparisons of a function with itself, and a systematic order effect of a percent more).
     """
 
     a: BenchmarkResult
     b: BenchmarkResult
     ratio: float
     ci: tuple[float, float]
+    threshold: float = 0.02
 
     @property
     def significant(self) -> bool:
-        return self.ci[0] > 1.0 or self.ci[1] < 1.0
+        return self.ci[0] > 1.0 + self.threshold or self.ci[1] < 1.0 / (1.0 + self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -231,6 +235,7 @@ def compare(
     runs: int = 50,
     min_time: float = 0.2,
     seed: int = 0,
+    threshold: float = 0.02,
 ) -> Comparison:
     """``a`` against ``b``: the ratio of their medians and its 95% bootstrap interval.
 
@@ -241,6 +246,7 @@ def compare(
     change in the machine's load during the comparison weighs on both alike. Two finished results
     were taken at different times: their interval resamples contiguous blocks of each series apart
     and cannot cancel a change of load between the two; prefer candidates for a claim.
+    ``threshold``: the noise band around 1 the interval must clear to be ``significant`` (2%).
     """
     if isinstance(a, BenchmarkResult) != isinstance(b, BenchmarkResult):
         raise ConfigError("compare: give two BenchmarkResults or two candidates, not one of each")
@@ -255,7 +261,7 @@ def compare(
         per_round_b = rb.samples.reshape(rounds, -1)[picks].reshape(BOOTSTRAP, -1)
         ratios = np.median(per_round_a, axis=1) / np.median(per_round_b, axis=1)
     low, high = np.percentile(ratios, [2.5, 97.5])
-    return Comparison(ra, rb, ra.median / rb.median, (float(low), float(high)))
+    return Comparison(ra, rb, ra.median / rb.median, (float(low), float(high)), threshold)
 
 
 def _candidate(c: Candidate) -> tuple[Callable[..., Any], tuple[Any, ...], str]:
