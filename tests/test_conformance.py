@@ -80,9 +80,10 @@ def test_vmap_over_inputs_and_over_params(row):
     np.testing.assert_allclose(ensemble, loop, rtol=1e-6, atol=1e-6)
 
 
-# Central differences in float64: the error is truncation (~eps^2) plus rounding (~|loss| * 1e-16 / eps); eps = 1e-5,
-# near the optimal cube root of float64's epsilon, keeps both near 1e-10: the analytical gradient must agree to 1e-7
-# (1e-9 absolute, which a gradient that is exactly zero, such as attention's key bias, meets only when rounding is small).
+# Central differences in float64: the error is truncation (~eps^2) plus rounding (~|loss| * 1e-16 / eps);
+# eps = 1e-5, near the optimal cube root of float64's epsilon, keeps both near 1e-10: the analytical gradient
+# must agree to 1e-7 (1e-9 absolute, which an exactly zero gradient, such as attention's key bias, meets
+# only when rounding is small).
 EPS = 1e-5
 
 
