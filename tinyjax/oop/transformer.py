@@ -9,7 +9,7 @@ each step runs the compiled :func:`tinyjax.gpt.decode_step` and the cache object
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import jax
 import jax.numpy as jnp
@@ -96,7 +96,22 @@ def tinytorch_mask(mask: Any) -> jax.Array:
     return m if m.dtype == jnp.bool_ else (1.0 - m.astype(jnp.float32)) * MASK_VALUE
 
 
-class MultiHeadAttention(Module):
+class _Adopting(Module):
+    """A module that rearranges a functional layer's params into TinyTorch's parts (``_adopt``)."""
+
+    def _adopt(self, layer: Layer, params: Params) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_functional(cls, layer: Layer, params: Params) -> Self:
+        """The module over ``layer`` holding ``params``' arrays, rearranged into its parts."""
+        layer.check_structure(params)
+        module = cls.__new__(cls)
+        module._adopt(layer, params)
+        return module
+
+
+class MultiHeadAttention(_Adopting):
     """TinyTorch's ``MultiHeadAttention(embed_dim, num_heads)``: ``forward(x, mask=None)``, (B, T, E) -> (B, T, E).
 
     Holds TinyTorch's four projections, ``q_proj``, ``k_proj``, ``v_proj``, ``out_proj`` (each a
@@ -112,14 +127,6 @@ class MultiHeadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, *, causal: bool = False, key: jax.Array | None = None):
         layer = attention.MultiHeadAttention(embed_dim, num_heads, causal=causal)
         self._adopt(layer, layer.init(next_key() if key is None else key))
-
-    @classmethod
-    def from_functional(cls, layer: Layer, params: Params) -> MultiHeadAttention:
-        """The module over ``layer`` whose projections are ``params``' head-major arrays, rearranged."""
-        layer.check_structure(params)
-        module = cls.__new__(cls)
-        module._adopt(layer, params)
-        return module
 
     def _adopt(self, layer: Layer, params: Params) -> None:
         self.layer = layer
@@ -196,7 +203,7 @@ def _block(parts: Any, x: jax.Array, mask: Any = None, *, layer: Layer) -> jax.A
     return layer.apply(params, x) if mask is None else layer.apply(params, x, mask=mask)
 
 
-class TransformerBlock(Module):
+class TransformerBlock(_Adopting):
     """TinyTorch's pre-norm ``TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob)``, ``forward(x, mask)``.
 
     Holds TinyTorch's parts: ``attention`` (a :class:`MultiHeadAttention`, four projections),
@@ -219,14 +226,6 @@ class TransformerBlock(Module):
     ):
         layer = transformer.TransformerBlock(embed_dim, num_heads, mlp_ratio, dropout_prob, causal=causal)
         self._adopt(layer, layer.init(next_key() if key is None else key))
-
-    @classmethod
-    def from_functional(cls, layer: Layer, params: Params) -> TransformerBlock:
-        """The block over ``layer`` holding ``params``' arrays (attention's rearranged into its projections)."""
-        layer.check_structure(params)
-        module = cls.__new__(cls)
-        module._adopt(layer, params)
-        return module
 
     def _adopt(self, layer: Layer, params: Params) -> None:
         self.layer = layer
