@@ -4,6 +4,7 @@ never with a fixed figure."""
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import jax
@@ -89,8 +90,23 @@ def test_bad_arguments_are_refused():
         tj.benchmark(f, 1.0, env={"A": "1"})
     with pytest.raises(tj.ConfigError, match="JSON"):
         tj.benchmark("benchmark_candidates:matmul", object(), isolate=True)
+    with pytest.raises(tj.ConfigError, match="clock"):
+        tj.benchmark(f, 1.0, clock="cpu")
     with pytest.raises(tj.ConfigError, match="not one of each"):
         tj.compare(tj.BenchmarkResult(np.ones(3), 0.0), f)
+
+
+def test_process_clock_counts_cpu_time_not_waiting():
+    def wait():  # a call that takes wall time and almost no CPU time: the two clocks must differ
+        time.sleep(0.005)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
+        wall = tj.benchmark(wait, warmup=0, runs=5, min_time=0.0)
+        cpu = tj.benchmark(wait, warmup=0, runs=5, min_time=0.0, clock="process")
+        apart = tj.benchmark("benchmark_candidates:matmul", 32, runs=5, min_time=0.0, isolate=True, clock="process")
+    assert cpu.median < wall.median / 2
+    assert len(apart.samples) == 5 and apart.median > 0
 
 
 def test_a_named_candidate_runs_here_and_in_a_fresh_process():
