@@ -2,10 +2,14 @@
 and results written as JSON and Markdown with the machine they were measured on.
 
 A candidate is named as ``tj.benchmark(..., isolate=True)`` names one: ``"module:function"`` and
-JSON arguments; ``function(*args)`` returns ``(fn, fn_args)``. Unlike ``isolate=True`` (one fresh
-process per call), a :class:`Candidate` keeps its process for the whole run, so candidates can take
-turns, round after round, in a fresh random order each round: load on the machine then weighs on
-all alike, and ratios are taken per round (seconds apart).
+JSON arguments; ``function(*args)`` returns ``(fn, fn_args)``, or ``(fn, fn_args, info)`` where
+``info`` (a JSON dict: the output's error against a reference, XLA's memory analysis, ...) joins the
+candidate's ``ready`` reply. Each timing also reports the process's CPU seconds per call (all its
+threads, from ``time.process_time`` around the request), next to the wall-clock samples.
+
+Unlike ``isolate=True`` (one fresh process per call), a :class:`Candidate` keeps its process for
+the whole run, so candidates can take turns, round after round, in a fresh random order each
+round: load on the machine then weighs on all alike, and ratios are taken per round (seconds apart).
 
     python benchmarks/_harness.py serve MODULE:FUNCTION ARGS_JSON   (the candidate's process; not by hand)
 """
@@ -72,7 +76,16 @@ class Candidate(Process):
         super().__init__(
             [str(HERE / "_harness.py"), "serve", target, json.dumps(args)], {"PYTHONPATH": path, **(env or {})}
         )
-        self.ready = self._read()  # {"ok": True, ...} or {"skipped": why} or {"error": why}
+        self._ready: dict[str, Any] | None = None
+        self.cpu_s: list[float] = []  # CPU seconds per call (all the process's threads), one per ``time``
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        """``{"ok": True, **info}``, ``{"skipped": why}`` or ``{"error": why}``: read on first use, so
+        that candidates created one after another start (import, build) at the same time."""
+        if self._ready is None:
+            self._ready = self._read()
+        return self._ready
 
     def time(self, runs: int, min_time: float, warmup: int = 2) -> Any:
         import tinyjax as tj
@@ -80,6 +93,7 @@ class Candidate(Process):
         reply = self.request({"cmd": "time", "runs": runs, "min_time": min_time, "warmup": warmup})
         if "error" in reply:
             raise RuntimeError(f"{self.label}: {reply['error']}")
+        self.cpu_s.append(reply.pop("cpu_s"))
         return tj.BenchmarkResult.from_dict(reply)
 
 
@@ -96,12 +110,19 @@ def rounds(candidates: list[Candidate], n_rounds: int, runs: int, min_time: floa
 
 
 def rounds_here(
-    candidates: dict[str, Any], n_rounds: int, runs: int, min_time: float = 0.0, seed: int = 0
+    candidates: dict[str, Any],
+    n_rounds: int,
+    runs: int,
+    min_time: float = 0.0,
+    seed: int = 0,
+    clock: str = "wall",
 ) -> dict[str, list[Any]]:
     """The same rounds in this process: ``candidates`` maps a label to a callable without arguments.
 
-    For what must share one process (one program under different call paths): each round times
-    every candidate with ``tj.benchmark`` (its first call of the round apart), in a fresh random order.
+    For what must share one process (one program under different call paths, or where only XLA's
+    one thread pool runs): each round times every candidate with ``tj.benchmark`` (its first call
+    of the round apart), in a fresh random order. ``clock``: ``tj.benchmark``'s (``"process"``: CPU
+    seconds of the whole process per call).
     """
     import warnings
 
@@ -116,13 +137,19 @@ def rounds_here(
             order.shuffle(labels)
             for label in labels:
                 results[label].append(
-                    tj.benchmark(candidates[label], warmup=0, runs=runs, min_time=min_time, name=label)
+                    tj.benchmark(candidates[label], warmup=0, runs=runs, min_time=min_time, name=label, clock=clock)
                 )
     return results
 
 
-def summarise(results: dict[str, list[Any]], reference: str | None) -> dict[str, dict[str, Any]]:
-    """Per candidate: the median over rounds of each round's median, and the per-round ratios to ``reference``."""
+def summarise(
+    results: dict[str, list[Any]], reference: str | None, cpu: dict[str, list[float]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per candidate: the median over rounds of each round's median, and the per-round ratios to ``reference``.
+
+    ``cpu`` (label -> CPU seconds per call, one per round, as :attr:`Candidate.cpu_s`) adds ``cpu_s``
+    and, against ``reference``, ``cpu_ratio`` (the median per-round ratio).
+    """
     out: dict[str, dict[str, Any]] = {}
     for label, per_round in results.items():
         medians = [r.median for r in per_round]
@@ -135,6 +162,10 @@ def summarise(results: dict[str, list[Any]], reference: str | None) -> dict[str,
             ratios = [a.median / b.median for a, b in zip(per_round, results[reference], strict=True)]
             row["ratio"] = statistics.median(ratios)
             row["ratio_range"] = [min(ratios), max(ratios)]
+        if cpu and label in cpu:
+            row["cpu_s"] = statistics.median(cpu[label])
+            if reference in cpu:
+                row["cpu_ratio"] = statistics.median(a / b for a, b in zip(cpu[label], cpu[reference], strict=True))
         out[label] = row
     return out
 
@@ -183,25 +214,30 @@ def _serve(target: str, args: list[Any]) -> None:
 
     module_name, _, attr = target.partition(":")
     try:
-        fn, fn_args = getattr(importlib.import_module(module_name), attr)(*args)
+        fn, fn_args, *info = getattr(importlib.import_module(module_name), attr)(*args)
     except (ImportError, NotImplementedError) as error:
         reply({"skipped": f"{type(error).__name__}: {error}"})
+        return
+    except Exception as error:  # a failed build (a wrong output, a missing setting) is reported, not raised
+        reply({"error": f"{type(error).__name__}: {error}"[:300]})
         return
     import warnings
 
     import tinyjax as tj
 
     warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)  # the driver reports each CV itself
-    reply({"ok": True})
+    reply({"ok": True, **(info[0] if info else {})})
     for line in sys.stdin:
         message = json.loads(line)
         if message["cmd"] == "quit":
             return
         try:
+            cpu_start = time.process_time()
             result = tj.benchmark(
                 fn, *fn_args, warmup=message["warmup"], runs=message["runs"], min_time=message["min_time"]
             )
-            reply(result.to_dict())
+            calls = 1 + message["warmup"] + len(result.samples)  # the first call and the warm-up ran too
+            reply({**result.to_dict(), "cpu_s": (time.process_time() - cpu_start) / calls})
         except Exception as error:  # reported to the driver, which names the candidate
             reply({"error": f"{type(error).__name__}: {error}"[:300]})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 
@@ -51,3 +52,35 @@ def check_close(name: str, got: np.ndarray, want: np.ndarray, rtol: float = 1e-4
     if not np.allclose(got, want, rtol=rtol, atol=atol):
         raise AssertionError(f"{name}: output differs from the float64 reference (max abs error {err:.2e})")
     return err
+
+
+def candidate(module_name: str, batch: int, check: bool = True, warm_up_s: float = 0.3) -> tuple[Any, tuple, dict]:
+    """``_harness`` builder of a peer: ``benchmarks/candidates/<module_name>.py`` at ``batch``.
+
+    Returns ``(run, (), info)``: ``info`` holds the output's max abs error against the float64
+    reference (``check``), the peak product's FLOPs and size, XLA's memory analysis where the
+    candidate has one, and its process's ``XLA_FLAGS``. The candidate is warmed up for
+    ``warm_up_s`` seconds first (first calls run slower, docs/performance.md).
+    """
+    import importlib
+    import os
+    import sys
+    import time
+
+    module = importlib.import_module(f"candidates.{module_name}")
+    layers, x = weights(), inputs(batch)
+    run = module.build(layers, x)
+    out = run()
+    info: dict[str, Any] = {"xla_flags": os.environ.get("XLA_FLAGS", "")}
+    if "jax" in sys.modules:
+        info["jax"] = sys.modules["jax"].__version__
+    if hasattr(module, "flops"):  # the peak product: its size is the process's own setting
+        info["flops"], info["size"] = module.flops(), module.SIZE
+    if check:
+        info["max_abs_err"] = check_close(module_name, np.asarray(out), reference(layers, x))
+    if hasattr(module, "memory"):
+        info["memory"] = module.memory(layers, x)
+    end = time.perf_counter() + warm_up_s
+    while time.perf_counter() < end:
+        run()
+    return run, (), info

@@ -1,7 +1,8 @@
-"""Targets, markdown table and plot for ``peers.py`` results."""
+"""Targets, Markdown tables and plot for ``peers.py`` results (written by ``_harness.write``)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,16 +87,12 @@ def _fmt(v: float | None, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def write_markdown(result: dict[str, Any], path: Path) -> str:
-    """The table (us per call, ratio to hand-written jit), throughput, memory and targets."""
+def markdown(result: dict[str, Any]) -> list[str]:
+    """The table (us per call, ratio to hand-written jit), throughput, memory and targets, for ``_harness.write``."""
     batches = list(result["batches"])
     lines = [
-        f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores, "
-        f"load average at end {_fmt_load(result['machine'].get('load_average_at_end'))}; "
-        f"{result['machine']['date_utc']}; {result['rounds']} rounds; command: `{result['command']}`",
-        "",
-        "Microseconds per forward call (median over rounds) and, in brackets, the median of the per-round "
-        "ratios to hand-written `jax.jit` (lower is faster):",
+        f"{result['rounds']} rounds. Microseconds per forward call (median over rounds) and, in brackets, the "
+        "median of the per-round ratios to hand-written `jax.jit` (lower is faster):",
         "",
         "| candidate | " + " | ".join(f"batch {b}" for b in batches) + " |",
         "|---|" + "---:|" * len(batches),
@@ -147,13 +144,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> str:
     for t in result["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']} | {_fmt(t['value'])} | {met} |")
-    text = "\n".join(lines) + "\n"
-    path.write_text(text)
-    return text
-
-
-def _fmt_load(load: Any) -> str:
-    return "?" if not load else "/".join(f"{v:.2f}" for v in load)
+    return lines
 
 
 def _peak_size(result: dict[str, Any]) -> Any:
@@ -189,7 +180,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("batch size")
     ax.set_ylabel("time / hand-written jax.jit (median of per-round ratios)")
-    ax.set_title(f"Seed MLP 784-128-64-10 f32, {result['machine']['cores']}-core CPU")
+    ax.set_title(f"Seed MLP 784-128-64-10 f32, {os.cpu_count()}-core CPU")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -2,8 +2,9 @@
 
     python benchmarks/acceleration.py [--quick] [--rounds N]
 
-Each comparison times its candidates in turns in one process (only XLA runs: one thread pool;
-``_timing.in_turns``) and prints median milliseconds, the median per-round ratio, and the evidence
+Each comparison times its candidates in rounds in one process (only XLA runs: one thread pool;
+``_harness.rounds_here``, ``tj.benchmark`` per turn) and prints median milliseconds, the median
+per-round ratio, and the evidence
 from the programs themselves: the primitives JAX dispatches (eagerly, one XLA call each) and the
 instructions of the optimized HLO's entry computation (after XLA's fusion), by opcode.
 
@@ -12,6 +13,8 @@ instructions of the optimized HLO's entry computation (after XLA's fusion), by o
 3. convolution: im2col + one matrix product vs ``lax.conv_general_dilated`` (and XLA's bytes accessed);
 4. tiling: a ``lax.fori_loop`` over 64 x 64 blocks vs ``jnp.matmul``;
 5. layout: the same convolution with NCHW / OIHW operands vs NHWC / HWIO.
+
+Writes ``results/acceleration.{json,md}``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import in_turns, median, ratio
+from _harness import rounds_here, summarise, write
 
 from tinyjax.costs import xla_costs
 from tinyjax.nn import kernels
@@ -83,21 +86,36 @@ def fmt_ops(ops: collections.Counter[str]) -> str:
     return ", ".join(f"{n} {op}" for op, n in sorted(ops.items(), key=lambda kv: -kv[1])) or "none"
 
 
+SECTIONS: dict[str, dict[str, Any]] = {}  # title -> rows, as written to results/acceleration.json
+
+
 def report(title: str, runs: dict[str, Any], rounds: int, min_time: float, evidence: dict[str, str]) -> dict[str, Any]:
     blocking = {name: (lambda f=f: jax.block_until_ready(f())) for name, f in runs.items()}
-    samples = in_turns(blocking, rounds, min_time)
     first = next(iter(runs))
+    summary = summarise(rounds_here(blocking, rounds, runs=3, min_time=min_time), first)
     print(f"\n## {title}")
     print(f"{'candidate':34s} {'median ms':>10s} {'/ ' + first[:14]:>16s}  evidence")
     rows = {}
     for name in runs:
         rows[name] = {
-            "ms": median(samples[name]) * 1e3,
-            "ratio": ratio(samples, name, first),
+            "ms": summary[name]["median_s"] * 1e3,
+            "ratio": summary[name]["ratio"],
+            "cv": summary[name]["cv"],
             "evidence": evidence.get(name, ""),
         }
         print(f"{name:34s} {rows[name]['ms']:10.3f} {rows[name]['ratio']:16.2f}  {rows[name]['evidence']}")
+    SECTIONS[title] = rows
     return rows
+
+
+def markdown(rounds: int) -> list[str]:
+    """One table per comparison: median ms, the median per-round ratio to its first candidate, evidence."""
+    lines = [f"jax {jax.__version__}, {jax.devices()[0].device_kind}, {rounds} rounds."]
+    for title, rows in SECTIONS.items():
+        first = next(iter(rows))
+        lines += ["", f"**{title}**", "", f"| candidate | median ms | / {first} | evidence |", "|---|---:|---:|---|"]
+        lines += [f"| {n} | {r['ms']:.3f} | {r['ratio']:.2f} | {r['evidence']} |" for n, r in rows.items()]
+    return lines
 
 
 def mlp_gelu(x: jax.Array, w1: jax.Array, b1: jax.Array, w2: jax.Array, b2: jax.Array) -> jax.Array:
@@ -194,6 +212,7 @@ def main() -> int:
            rounds, min_time,
            {"NCHW / OIHW": f"HLO {entry_ops(lax_conv, images, kernel)}",
             "NHWC / HWIO": f"HLO {entry_ops(conv_nhwc, nhwc, hwio)}"})  # fmt: skip
+    write("acceleration", {"rounds": rounds, "sections": SECTIONS}, markdown(rounds))
     return 0
 
 

@@ -1,24 +1,28 @@
 """Compile time against depth: an unrolled Sequential of n blocks versus Repeat(block, n).
 
-Run: python benchmarks/compile_depth.py [--depths 10 100 500] [--repeats 3] [--out DIR]
+Run: python benchmarks/compile_depth.py [--quick] [--depths 10 100 500] [--repeats 3] [--out DIR]
 
 The block is Linear(64, 64) + ReLU, batch 32, float32. For each depth it measures, as the median of
 ``--repeats`` fresh builds, the trace + lower + XLA compile of ``apply`` (``jax.jit(...).lower(...).compile()``
-on a new function each time, so no cache is hit), and for the unrolled model also the build check.
-Prints a markdown table and the target: Repeat at the deepest depth <= 2x Repeat at the shallowest.
-With ``--out``, writes ``compile_depth.json``, ``compile_depth.md`` and (with matplotlib) ``compile_depth.png``.
+on a new function each time, so no cache is hit), and for the unrolled model also its first build
+(the build check), both by ``tj.benchmark``. Prints a markdown table and the target: Repeat at the
+deepest depth <= 2x Repeat at the shallowest. Writes ``compile_depth.{json,md}`` (``_harness.write``) and, with
+matplotlib, ``compile_depth.png`` to ``--out`` (default ``benchmarks/results``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
+import sys
 import warnings
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import RESULTS, write
 
 import tinyjax as tj
 
@@ -40,15 +44,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--depths", type=int, nargs="+", default=[10, 100, 500])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None, help="folder for compile_depth.json")
+    parser.add_argument("--quick", action="store_true", help="depths 10 and 100, one compile each")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for compile_depth.{json,md,png}")
     args = parser.parse_args()
-
+    if args.quick:
+        args.depths, args.repeats = [10, 100], 1
     block = tj.Sequential(tj.Linear(64, 64), tj.ReLU())
     rows = []
     for depth in args.depths:
-        start = time.perf_counter()
-        unrolled = tj.Sequential([block] * depth)
-        build = time.perf_counter() - start
+        built: list[tj.Layer] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
+            # the build check's cost is its first call (tj.benchmark's compile_s): later builds hit caches
+            first = tj.benchmark(lambda d=depth, out=built: out.append(tj.Sequential([block] * d)), warmup=0, runs=1)
+        unrolled, build = built[0], first.compile_s
         unrolled_s = compile_seconds(unrolled, args.repeats)
         repeat_s = compile_seconds(tj.Repeat(block, depth), args.repeats)
         rows.append({"depth": depth, "unrolled_s": unrolled_s, "unrolled_build_s": build, "repeat_s": repeat_s})
@@ -69,13 +78,8 @@ def main() -> None:
         f"target: Repeat compile at depth {rows[-1]['depth']} <= 2x depth {rows[0]['depth']}: {growth:.2f}x, {verdict}",
         f"(jax {jax.__version__}, {jax.devices()[0].platform}; medians of {args.repeats} fresh compiles)",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "compile_depth.json").write_text(json.dumps({"rows": rows, "repeat_growth": growth}, indent=2))
-        (args.out / "compile_depth.md").write_text(text)
-        plot(rows, args.out / "compile_depth.png")
+    print(write("compile_depth", {"rows": rows, "repeat_growth": growth}, lines, args.out))
+    plot(rows, args.out / "compile_depth.png")
 
 
 def plot(rows: list[dict[str, float]], path: Path) -> None:

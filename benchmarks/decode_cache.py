@@ -8,18 +8,22 @@ Both decoders are one jit-compiled ``lax.scan`` (``tinyjax.gpt.generate`` and
 step runs the model over the whole ``max_seq_len`` buffer; with it, one token over the cached keys
 and values. A third column times the OOP face's loop (``tinyjax.oop.GPT.generate`` with
 ``enable_kv_cache``: a Python loop over the same compiled ``decode_step``, the cache an object
-updated in place). Prints a table and writes ``benchmarks/results/decode_cache.json``.
+updated in place). Prints a table and writes ``results/decode_cache.{json,md}`` (``_harness.write``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import warnings
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import write
 
 import tinyjax as tj
 from tinyjax import oop
@@ -63,9 +67,22 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{length:>11} {steps:>10} {cached:>13,.0f} {uncached:>15,.0f} {cached / uncached:>8.1f}x {looped:>15,.0f}"
         )
-    out = Path(__file__).parent / "results" / "decode_cache.json"
-    out.write_text(
-        json.dumps({"device": str(jax.devices()[0]), "model": "GPT(96, 64, 3 layers, 4 heads)", "rows": rows}, indent=1)
+    lines = [
+        "GPT(96, 64, 3 layers, 4 heads), batch 1, an 8-token prompt; tokens per second (median of "
+        f"{repeats} generations by `tj.benchmark`, the compiling first call apart), on {jax.devices()[0]}.",
+        "",
+        "| max_seq_len | new tokens | cached tok/s | uncached tok/s | speed-up | OOP loop tok/s |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['max_seq_len']} | {r['steps']} | {r['cached']:,.0f} | {r['uncached']:,.0f} | "
+        f"{r['cached'] / r['uncached']:.1f}x | {r['oop_loop']:,.0f} |"
+        for r in rows
+    ]
+    write(
+        "decode_cache",
+        {"device": str(jax.devices()[0]), "model": "GPT(96, 64, 3 layers, 4 heads)", "rows": rows},
+        lines,
     )
     return 0
 

@@ -11,15 +11,15 @@ and ``onnx_settings.md``; docs/performance.md says which setting ``backend="onnx
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _harness import write
 from _mlp import BATCHES
-from peers import REFERENCE, machine, measure
+from peers import REFERENCE, measure
 from xla_settings import table
 
 # label -> the TINYJAX_ORT_* environment of its process (benchmarks/candidates/_ort_common.py)
@@ -57,14 +57,8 @@ def main() -> None:
     candidates["NumPy OOP"] = ("numpy_oop", {})
     started = time.time()
     result = measure(candidates, tuple(args.batches), rounds, 0.01 if args.quick else 0.02)
-    result.update(machine=machine(), rounds=rounds, seconds=round(time.time() - started, 1))
-    result["command"] = " ".join(["python", "benchmarks/onnx_settings.py", *sys.argv[1:]])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "onnx_settings.json").write_text(json.dumps(result, indent=1))
-    text = table(result)
-    (out / "onnx_settings.md").write_text(text)
-    print(text)
+    result.update(rounds=rounds, seconds=round(time.time() - started, 1))
+    print(write("onnx_settings", result, table(result), Path(args.out)))
 
 
 if __name__ == "__main__":

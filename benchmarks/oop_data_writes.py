@@ -11,20 +11,24 @@ random order each round, one update of every parameter by
 - ``functional``: one jit-compiled ``params - lr * grads`` over the params pytree (what the functional
   core runs, untouched by ``.data``: it never sees a Tensor).
 
-Each update is waited for (``block_until_ready``). Prints the median microseconds per update of all
-parameters and the ratios to ``sgd``.
+Each update is waited for (``block_until_ready``) and timed by ``tj.benchmark`` in rounds
+(``_harness.rounds_here``). Prints the median microseconds per update of all parameters and the
+median per-round ratios to ``sgd``; writes ``results/oop_data_writes.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
-import statistics
-import time
+import sys
+from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import rounds_here, summarise, write
 
 from tinyjax import oop
 
@@ -32,8 +36,11 @@ from tinyjax import oop
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=41)
+    parser.add_argument("--quick", action="store_true", help="9 rounds")
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 9
     oop.manual_seed(0)
     model = oop.Sequential(oop.Linear(784, 128), oop.ReLU(), oop.Linear(128, 64), oop.ReLU(), oop.Linear(64, 10))
     x = np.random.default_rng(0).standard_normal((args.batch, 784)).astype(np.float32)
@@ -60,20 +67,17 @@ def main() -> None:
     for run in candidates.values():  # compile and warm up
         for _ in range(20):
             run()
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(args.rounds):
-        order = list(candidates)
-        random.shuffle(order)
-        for name in order:
-            start = time.perf_counter()
-            for _ in range(10):
-                candidates[name]()
-            times[name].append((time.perf_counter() - start) / 10 * 1e6)
-    base = statistics.median(times["sgd"])
-    print(f"| update of all {len(params)} parameters | median us | / sgd |")
-    print("|---|---:|---:|")
-    for name, values in times.items():
-        print(f"| {name} | {statistics.median(values):.1f} | {statistics.median(values) / base:.2f}x |")
+    summary = summarise(rounds_here(candidates, args.rounds, runs=10), "sgd")
+    lines = [
+        f"Batch {args.batch}, {args.rounds} rounds; median microseconds per update of all {len(params)} "
+        "parameters, and the median per-round ratio to `sgd`.",
+        "",
+        f"| update of all {len(params)} parameters | median us | / sgd |",
+        "|---|---:|---:|",
+    ]
+    for name, row in summary.items():
+        lines.append(f"| {name} | {row['median_s'] * 1e6:.1f} | {row['ratio']:.2f}x |")
+    print(write("oop_data_writes", {"batch": args.batch, "rounds": args.rounds, "rows": summary}, lines))
 
 
 if __name__ == "__main__":

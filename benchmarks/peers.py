@@ -3,19 +3,18 @@
     python benchmarks/peers.py [--quick] [--out benchmarks/results] [--only NAME ...]
 
 Same weights everywhere; every output is checked against a float64 NumPy reference before timing.
-Each candidate runs in its own process (see ``_workers.py``) and the candidates take turns, round
-after round, in rotating order; figures are medians over rounds, and ratios are medians of the
-per-round ratios (taken seconds apart), so other load on the machine weighs on all alike.
-Writes ``peers.json``, ``peers.md`` (the table and the targets) and ``peers.png`` to ``--out``.
+Each candidate runs in its own process (``_harness.Candidate`` building ``_mlp.candidate``; each
+times itself with ``tj.benchmark`` and reports its process's CPU time per call too) and the
+candidates take turns, round after round, in a fresh random order; figures are medians over rounds,
+and ratios are medians of the per-round ratios (taken seconds apart), so other load on the machine
+weighs on all alike. Writes ``peers.json``, ``peers.md`` (the table and the targets, through
+``_harness.write``) and ``peers.png`` to ``--out``.
 A peer whose library is not installed (``pip install -e .[bench]``) is reported as skipped.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import random
 import statistics
 import sys
 import time
@@ -24,9 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _harness import Candidate, write
+from _harness import rounds as harness_rounds
 from _mlp import BATCHES, flops
-from _report import ONNX_PLAIN, ONNX_PREDICTOR, plot, targets, write_markdown
-from _workers import Worker
+from _report import ONNX_PLAIN, ONNX_PREDICTOR, markdown, plot, targets
 
 REFERENCE = "jax.jit (hand-written)"
 CONTROL = "control: jax.jit again, own process"
@@ -62,52 +62,34 @@ UNCHECKED = {"trivial jit (floor)", "peak matmul"}  # not the MLP: nothing to co
 def measure(
     candidates: dict[str, tuple[str, dict[str, str]]], batches: tuple[int, ...], rounds: int, budget_s: float
 ) -> dict[str, Any]:
-    """Start every candidate's process, then time them in turns for each batch size."""
-    workers = {label: Worker(label, module, env) for label, (module, env) in candidates.items()}
+    """For each batch size, start every candidate's process (``_harness.Candidate``), then time them in rounds."""
     result: dict[str, Any] = {"candidates": {}, "batches": {}}
-    try:
-        live = {}
-        for label, worker in workers.items():
-            ready = worker.wait_ready()
-            result["candidates"][label] = {"module": worker.module, **ready}
-            if ready.get("ok"):
-                live[label] = worker
-            print(f"{label}: {ready}", file=sys.stderr)
-        for batch in batches:
-            times: dict[str, list[float]] = {}  # wall-clock seconds per call, one entry per round
-            cpu: dict[str, list[float]] = {}  # CPU seconds (all the process's threads) per call
-            calls: dict[str, int] = {}
+    for batch in batches:
+        started = [
+            Candidate(label, "_mlp:candidate", [module, batch, label not in UNCHECKED], env)
+            for label, (module, env) in candidates.items()
+        ]  # all start at once: their imports and builds overlap
+        try:
             errors: dict[str, Any] = {}
+            memory: dict[str, Any] = {}
             peak: dict[str, int] = {}
-            for label, worker in live.items():
-                built = worker.request(
-                    {"cmd": "build", "batch": batch, "budget_s": budget_s, "check": label not in UNCHECKED}
-                )
-                if "error" in built:
-                    errors[label] = built["error"]
-                    print(f"{label} batch {batch}: {built['error']}", file=sys.stderr)
-                    continue
-                if "flops" in built:
-                    peak = {"flops": built["flops"], "size": built["size"]}
-                calls[label] = built["calls"]
-                times[label], cpu[label] = [], []
-                errors[label] = built.get("max_abs_err")
-            labels = list(times)
-            order = random.Random(batch)
-            for _ in range(rounds):
-                # a fresh random order each round: no candidate always follows the same one (whose
-                # threads may still be spinning down) or always runs first
-                order.shuffle(labels)
-                for label in labels:
-                    timed = live[label].request({"cmd": "time", "calls": calls[label]})
-                    times[label].append(timed["s"])
-                    cpu[label].append(timed["cpu_s"])
-            memory = {label: live[label].request({"cmd": "memory", "batch": batch}) for label in labels}
-            result["batches"][str(batch)] = summarise(batch, times, cpu, errors, memory, peak)
-            print(f"batch {batch} done", file=sys.stderr)
-    finally:
-        for worker in workers.values():
-            worker.close()
+            for c in started:
+                info = dict(c.ready)
+                memory[c.label] = info.pop("memory", None)
+                if "flops" in info:
+                    peak = {"flops": info["flops"], "size": info["size"]}
+                errors[c.label] = info.get("max_abs_err") if info.get("ok") else info.get("error", info.get("skipped"))
+                result["candidates"].setdefault(c.label, {"module": candidates[c.label][0], **info})
+                if not info.get("ok"):
+                    print(f"{c.label} batch {batch}: {info}", file=sys.stderr)
+            timed = harness_rounds(started, rounds, runs=5, min_time=budget_s, seed=batch)
+            times = {label: [r.median for r in per_round] for label, per_round in timed.items()}
+            cpu = {c.label: c.cpu_s for c in started if c.label in timed}
+        finally:
+            for c in started:
+                c.close()
+        result["batches"][str(batch)] = summarise(batch, times, cpu, errors, memory, peak)
+        print(f"batch {batch} done", file=sys.stderr)
     return result
 
 
@@ -174,40 +156,13 @@ def main() -> None:
                 candidates[label] = (module, {**env, "TINYJAX_BENCH_PEAK_SIZE": "4096"})
     started = time.time()
     result = measure(candidates, tuple(args.batches), rounds, budget_s)
-    result["machine"] = machine()
-    result["command"] = " ".join(["python", "benchmarks/peers.py", *sys.argv[1:]])
     result["rounds"] = rounds
     result["seconds"] = round(time.time() - started, 1)
     result["targets"] = targets(result)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "peers.json").write_text(json.dumps(result, indent=1))
-    text = write_markdown(result, out / "peers.md")
+    text = write("peers", result, markdown(result), out)
     plot(result, out / "peers.png")
     print(text)
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    import os
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average_at_end": load,
-        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ the bucket of ``batch`` and the first rows of the result are taken back, which i
 size that is not a bucket costs (its ratio is to hand-written ``jax.jit`` at ``batch`` rows).
 Each call is timed on its own by ``tj.benchmark``, result ready (``block_until_ready``): latency, as a
 server sees it (``_harness.rounds_here``).
-Prints a markdown table; with ``--out`` writes ``predictor_overhead.json`` and ``.md``.
+Prints a markdown table and writes ``predictor_overhead.{json,md}`` to ``--out`` (``_harness.write``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import jax.numpy as jnp
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import rounds_here, summarise
+from _harness import RESULTS, rounds_here, summarise, write
 from _mlp import BATCHES, check_close, inputs, reference, weights
 from candidates.jax_jit import forward
 
@@ -64,8 +63,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="9 rounds")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 9
     result = {str(b): measure(b, args.rounds) for b in args.batches}
     labels = list(next(iter(result.values())))
     lines = [
@@ -78,12 +80,8 @@ def main() -> None:
     for label in labels:
         cells = [f"{r[label]['us']:.1f} ({r[label]['ratio_to_jit']:.2f})" for r in result.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + f"\n\n(jax {jax.__version__}, {jax.devices()[0].platform})\n"
-    print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "predictor_overhead.json").write_text(json.dumps(result, indent=2))
-        (args.out / "predictor_overhead.md").write_text(text)
+    lines += ["", f"(jax {jax.__version__}, {jax.devices()[0].platform})"]
+    print(write("predictor_overhead", {"rounds": args.rounds, "batches": result}, lines, args.out))
 
 
 if __name__ == "__main__":

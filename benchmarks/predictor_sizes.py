@@ -1,29 +1,30 @@
 """What every batch size costs the predictor: XLA compilations, resident memory, latency under threads.
 
-    python benchmarks/predictor_sizes.py [--max-size 1024] [--threads 8] [--out DIR]
+    python benchmarks/predictor_sizes.py [--quick] [--max-size 1024] [--threads 8] [--out DIR]
 
 Two runs on the seed MLP, each in a fresh process (``tj.compile`` with a batch-32 example):
 
 1. one thread asks for every batch size 1..``--max-size`` once, in order: the XLA compilations it
    caused (counted by a ``jax.monitoring`` listener on jax's backend-compile event, not by the
    predictor), ``predictor.compilations``, the process's resident memory (RSS) before and after,
-   and the wall time;
+   and the wall time of that first sweep and of a second one (``tj.benchmark``: the first call apart);
 2. ``--threads`` threads share a predictor with every bucket up to ``--max-size`` precompiled and ask
    for sizes none of them asked before (each size once, shuffled): the median and 90th-percentile
-   latency of one call, and the compilations during the run (0 expected).
+   latency of one call, and the compilations during the run (0 expected). ``tj.benchmark`` times one
+   caller, so each thread times its own calls; ``tj.BenchmarkResult`` gives the statistics.
 
-Prints a markdown table; with ``--out`` writes ``predictor_sizes.json`` and ``.md``.
+Prints a markdown table and writes ``predictor_sizes.{json,md}`` to ``--out`` (``_harness.write``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import random
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _harness import RESULTS, write
 from _mlp import inputs, weights
 
 import tinyjax as tj
@@ -84,18 +86,23 @@ def every_size(max_size: int) -> dict[str, float]:
     predict = tj.compile(model, params, jnp.zeros((32, 784)))
     predict(rows[:32]).block_until_ready()
     before = rss_mib()
-    start = time.perf_counter()
-    with xla_compilations() as seen:
+
+    def sweep() -> None:
         for n in range(1, max_size + 1):
             predict(rows[:n]).block_until_ready()
-    seconds = time.perf_counter() - start
+
+    with xla_compilations() as seen, warnings.catch_warnings():
+        warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
+        # the first sweep (every new size, each a compilation if any) apart, then one warm sweep
+        swept = tj.benchmark(sweep, warmup=0, runs=1, min_time=0.0, name="every size")
     return {
         "xla_compilations": len(seen),
         "predictor_compilations": predict.compilations,
         "buckets": len(predict.buckets),
         "rss_before_mib": before,
         "rss_after_mib": rss_mib(),
-        "seconds": seconds,
+        "seconds": swept.compile_s,
+        "warm_seconds": swept.median,
     }
 
 
@@ -135,8 +142,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-size", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="sizes up to 128, 4 threads")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if args.quick:
+        args.max_size, args.threads = 128, 4
     # Each part in a fresh process: jax's caches (the slices compiled per size, say) are per process.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         sizes = pool.submit(every_size, args.max_size).result()
@@ -150,17 +160,14 @@ def main() -> None:
         f"| ... `predictor.compilations` | {sizes['predictor_compilations']} |\n"
         f"| ... buckets | {sizes['buckets']} |\n"
         f"| ... RSS before -> after (MiB) | {sizes['rss_before_mib']:.0f} -> {sizes['rss_after_mib']:.0f} |\n"
-        f"| ... wall time (s) | {sizes['seconds']:.2f} |\n"
+        f"| ... wall time, first sweep (s) | {sizes['seconds']:.2f} |\n"
+        f"| ... wall time, second sweep (s) | {sizes['warm_seconds']:.2f} |\n"
         f"| {args.threads} threads, {crowd['calls']} unseen sizes, every bucket precompiled: median latency (ms) "
         f"| {crowd['median_ms']:.2f} |\n"
         f"| ... 90th percentile (ms) | {crowd['p90_ms']:.2f} |\n"
         f"| ... XLA compilations during the run | {crowd['xla_compilations']} |\n"
     )
-    print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "predictor_sizes.json").write_text(json.dumps(result, indent=2))
-        (args.out / "predictor_sizes.md").write_text(text)
+    print(write("predictor_sizes", result, text.splitlines(), args.out))
 
 
 if __name__ == "__main__":

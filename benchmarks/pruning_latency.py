@@ -2,11 +2,13 @@
 
     python benchmarks/pruning_latency.py [--quick] [--rounds N]
 
-For each MLP, four models are timed in turns in one process (only XLA runs: one thread pool):
+For each MLP, four models are timed in rounds in one process (only XLA runs: one thread pool;
+``_harness.rounds_here``):
 dense; 50% of the hidden units removed by ``tj.compress.structured_prune``; 50% of the weights
 zeroed by ``tj.compress.magnitude_prune`` (the same shapes); each hidden Linear factored at rank
 ``width / 8`` by ``tj.compress.low_rank``. Prints params, XLA FLOPs and median latencies, and the
 median per-round ratio of each to dense. Target (issue 24): pruned / dense <= 0.70 at batch 256.
+Writes ``results/pruning_latency.{json,md}``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import in_turns, median, ratio
+from _harness import rounds_here, summarise, write
 
 import tinyjax as tj
 
@@ -52,21 +54,38 @@ def main() -> int:
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 15)
     met = True
+    data: dict[str, dict[str, dict[str, float]]] = {}
+    lines: list[str] = [f"Batch {BATCH}, {rounds} rounds; ratio: median per-round ratio to dense."]
     for sizes in ([64, 256, 256, 10], [784, 1024, 1024, 10]):
         x = np.random.default_rng(0).normal(size=(BATCH, sizes[0])).astype(np.float32)
         models = variants(sizes)
         predictors = {name: tj.compile(m, p, x) for name, (m, p) in models.items()}
         runs = {name: (lambda f=f, x=x: jax.block_until_ready(f(x))) for name, f in predictors.items()}
-        samples = in_turns(runs, rounds, min_time=0.02 if args.quick else 0.1)
-        print(f"\nMLP {'-'.join(map(str, sizes))}, batch {BATCH}, {rounds} rounds")
+        summary = summarise(rounds_here(runs, rounds, runs=3, min_time=0.02 if args.quick else 0.1), "dense")
+        title = f"MLP {'-'.join(map(str, sizes))}"
+        print(f"\n{title}, batch {BATCH}, {rounds} rounds")
         print(f"{'model':18s} {'params':>9s} {'XLA FLOPs':>12s} {'median ms':>10s} {'/ dense':>8s}")
+        lines += [
+            "",
+            f"**{title}**",
+            "",
+            "| model | params | XLA FLOPs | median ms | / dense |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        data[title] = {}
         for name, (_, p) in models.items():
             flops = int(predictors[name].cost_analysis(BATCH)["flops"])
-            print(f"{name:18s} {tj.count_params(p):9d} {flops:12d} {median(samples[name]) * 1e3:10.3f} "
-                  f"{ratio(samples, name, 'dense'):8.2f}")  # fmt: skip
-        pruned_ratio = ratio(samples, "pruned 50% units", "dense")
-        print(f"target pruned / dense <= 0.70: {pruned_ratio:.2f} {'met' if pruned_ratio <= 0.70 else 'MISSED'}")
+            row = {"params": tj.count_params(p), "flops": flops, "ms": summary[name]["median_s"] * 1e3,
+                   "ratio": summary[name]["ratio"], "cv": summary[name]["cv"]}  # fmt: skip
+            data[title][name] = row
+            print(f"{name:18s} {row['params']:9d} {flops:12d} {row['ms']:10.3f} {row['ratio']:8.2f}")
+            lines.append(f"| {name} | {row['params']} | {flops} | {row['ms']:.3f} | {row['ratio']:.2f} |")
+        pruned_ratio = summary["pruned 50% units"]["ratio"]
+        verdict = f"target pruned / dense <= 0.70: {pruned_ratio:.2f} {'met' if pruned_ratio <= 0.70 else 'MISSED'}"
+        print(verdict)
+        lines += ["", verdict]
         met &= pruned_ratio <= 0.70
+    write("pruning_latency", {"batch": BATCH, "rounds": rounds, "models": data}, lines)
     return 0 if met else 1
 
 

@@ -1,27 +1,29 @@
 """Int8 against float32: a 1024-wide 3-layer ReLU MLP served by XLA and by ONNX Runtime, side by side.
 
-    python benchmarks/quantization.py [--rounds 7] [--batches 1 32 256] [--out benchmarks/results]
+    python benchmarks/quantization.py [--quick] [--rounds 7] [--batches 1 32 256] [--out benchmarks/results]
 
-Each candidate runs in its own process (its own thread pools, as ``peers.py`` runs them), built from
-the same weights; the driver asks one process at a time to time itself, in rotating order, round
-after round. A ratio (int8 / float, same backend) is the median of the per-round ratios, taken seconds
-apart, so other load on the machine weighs on both alike. Also times ``tj.quantize`` of the seed MLP
-(784-128-64-10) in a fresh process. Writes ``quantization.json`` to ``--out``; docs/quantization.md
-quotes the figures.
+Each candidate runs in its own process (``_harness.Candidate``: its own thread pools, as ``peers.py``
+runs them), built from the same weights; one process at a time times itself with ``tj.benchmark``, in
+a fresh random order, round after round. A ratio (int8 / float, same backend) is the median of the
+per-round ratios, taken seconds apart, so other load on the machine weighs on both alike. Also times
+``tj.quantize`` of the seed MLP (784-128-64-10), its first call in a fresh process
+(``tj.benchmark(isolate=True)``'s ``compile_s``). Writes ``quantization.{json,md}`` to ``--out``
+through ``_harness.write``; docs/quantization.md quotes the figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import random
-import statistics
-import subprocess
 import sys
-import time
+import warnings
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import Candidate, rounds, summarise, write
+
+import tinyjax as tj
 
 WIDTH = 1024
 CANDIDATES = {
@@ -37,14 +39,6 @@ RATIOS = {  # label -> (numerator, denominator, target or None)
     "XLA weight-only / float": ("xla int8 weight-only", "xla float", None),
     "ONNX Runtime int8 / XLA int8": ("onnxruntime int8 dynamic", "xla int8 dynamic", None),
 }
-
-
-def time_calls(run: Any, calls: int) -> float:
-    """Seconds per call of ``run()`` over ``calls`` calls: the one timing function (tj.benchmark can replace it)."""
-    start = time.perf_counter()
-    for _ in range(calls):
-        run()
-    return (time.perf_counter() - start) / calls
 
 
 def _model() -> tuple[Any, Any]:
@@ -69,8 +63,8 @@ def _model() -> tuple[Any, Any]:
     return model, tuple(() if p == {} else p for p in params)
 
 
-def _worker(key: str) -> None:
-    """A candidate's process: build its predictor, then answer ``{"batch", "calls"}`` with seconds per call."""
+def candidate(key: str, batch: int) -> tuple[Any, tuple[()], dict[str, Any]]:
+    """``_harness`` builder of one candidate at ``batch``: its predictor (quantized unless float), warmed up."""
     import numpy as np
 
     import tinyjax as tj
@@ -79,104 +73,74 @@ def _worker(key: str) -> None:
     model, params = _model()
     if mode != "float":
         model, params = tj.quantize(model, params, activations=mode)
-    predictors: dict[int, Any] = {}
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        message = json.loads(line)
-        batch = message["batch"]
-        x = np.random.default_rng(batch).standard_normal((batch, WIDTH)).astype(np.float32)
-        if batch not in predictors:
-            predictors[batch] = tj.compile(model, params, x, backend=backend)
-            for _ in range(20):  # warm: first calls are slower
-                predictors[batch](x)
-        run = _runner(predictors[batch], x, backend)
-        calls = message.get("calls") or max(3, int(0.25 / max(time_calls(run, 3), 1e-6)))
-        print(json.dumps({"s": time_calls(run, calls), "calls": calls}), flush=True)
+    x = np.random.default_rng(batch).standard_normal((batch, WIDTH)).astype(np.float32)
+    predict = tj.compile(model, params, x, backend=backend)
+    for _ in range(20):  # warm: first calls are slower
+        predict(x)
+    return (lambda: predict(x)), (), {}
 
 
-def _runner(predict: Any, x: Any, backend: str) -> Any:
-    if backend == "xla":
-        return lambda: predict(x).block_until_ready()
-    return lambda: predict(x)
+def quantize_seed_mlp() -> tuple[Any, tuple[()]]:
+    """``tj.quantize`` of the seed MLP: timed by ``tj.benchmark(isolate=True)``, its first call is ``compile_s``."""
+    import jax
 
+    import tinyjax as tj
 
-def _quantize_time() -> float:
-    """Seconds of ``tj.quantize`` on the seed MLP, its first call in a fresh process."""
-    code = (
-        "import time, jax, tinyjax as tj\n"
-        "m = tj.Sequential(tj.Linear(784, 128), tj.ReLU(), tj.Linear(128, 64), tj.ReLU(), tj.Linear(64, 10))\n"
-        "p = jax.block_until_ready(m.init(jax.random.key(0)))\n"
-        "t = time.perf_counter(); jax.block_until_ready(tj.quantize(m, p)); print(time.perf_counter() - t)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    m = tj.Sequential(tj.Linear(784, 128), tj.ReLU(), tj.Linear(128, 64), tj.ReLU(), tj.Linear(64, 10))
+    p = jax.block_until_ready(m.init(jax.random.key(0)))
+    return (lambda: tj.quantize(m, p)), ()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32, 256])
+    parser.add_argument("--quick", action="store_true", help="3 rounds, batches 1 and 32, shorter turns")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--batches", type=int, nargs="+")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        _worker(args.worker)
-        return
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    procs = {
-        key: subprocess.Popen(
-            [sys.executable, __file__, "--worker", key],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for key in CANDIDATES
-    }
-
-    def ask(key: str, message: dict[str, Any]) -> dict[str, Any]:
-        proc = procs[key]
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps(message) + "\n")
-        proc.stdin.flush()
-        return json.loads(proc.stdout.readline())
-
-    for proc in procs.values():
-        assert proc.stdout is not None
-        json.loads(proc.stdout.readline())
-    result: dict[str, Any] = {"load_before": os.getloadavg(), "batches": {}}
-    order = list(CANDIDATES)
-    for batch in args.batches:
-        calls = {key: ask(key, {"batch": batch})["calls"] for key in order}  # builds, warms, sizes each
-        rounds: dict[str, list[float]] = {key: [] for key in order}
-        for _ in range(args.rounds):
-            random.shuffle(order)
-            for key in order:
-                rounds[key].append(ask(key, {"batch": batch, "calls": calls[key]})["s"])
-        medians = {key: statistics.median(times) for key, times in rounds.items()}
-        ratios = {
-            label: statistics.median(a / b for a, b in zip(rounds[num], rounds[den], strict=True))
-            for label, (num, den, _) in RATIOS.items()
-        }
+    n_rounds = args.rounds or (3 if args.quick else 7)
+    batches = args.batches or ([1, 32] if args.quick else [1, 32, 256])
+    min_time = 0.05 if args.quick else 0.25
+    result: dict[str, Any] = {"rounds": n_rounds, "batches": {}}
+    lines = [
+        f"{WIDTH}-wide 3-layer ReLU MLP, {n_rounds} rounds; microseconds per call (median over rounds), and the "
+        "median per-round ratios.",
+        "",
+        "| batch | " + " | ".join(f"{key} us" for key in CANDIDATES) + " | " + " | ".join(RATIOS) + " |",
+        "|---|" + "---:|" * (len(CANDIDATES) + len(RATIOS)),
+    ]
+    for batch in batches:
+        started = [Candidate(key, "quantization:candidate", [key, batch]) for key in CANDIDATES]
+        try:
+            failed = {c.label: c.ready for c in started if not c.ready.get("ok")}
+            if failed:
+                raise RuntimeError(f"batch {batch}: {failed}")
+            timed = rounds(started, n_rounds, runs=3, min_time=min_time, seed=batch)
+        finally:
+            for c in started:
+                c.close()
+        medians = {key: row["median_s"] for key, row in summarise(timed, None).items()}
+        ratios = {label: summarise(timed, den)[num]["ratio"] for label, (num, den, _) in RATIOS.items()}
         result["batches"][batch] = {"median_s": medians, "ratios": ratios}
         print(f"batch {batch}:")
         for key in CANDIDATES:
-            s = medians[key]
-            print(f"  {key:28s} {s * 1e6:10.1f} us")
+            print(f"  {key:28s} {medians[key] * 1e6:10.1f} us")
         for label, ratio in ratios.items():
             target = RATIOS[label][2]
             met = "" if target is None else f"  (target <= {target}: {'met' if ratio <= target else 'MISSED'})"
             print(f"  {label:30s} {ratio:6.3f}{met}")
-    for proc in procs.values():
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(timeout=30)
-    result["quantize_seed_mlp_s"] = _quantize_time()
-    result["load_after"] = os.getloadavg()
-    print(f"tj.quantize(seed MLP), first call in a fresh process: {result['quantize_seed_mlp_s']:.3f} s (target < 1 s)")
-    print(f"load average before / after: {result['load_before']} / {result['load_after']}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quantization.json").write_text(json.dumps(result, indent=2))
+        cells = [f"{medians[key] * 1e6:.1f}" for key in CANDIDATES] + [f"{ratios[label]:.3f}" for label in RATIOS]
+        lines.append(f"| {batch} | " + " | ".join(cells) + " |")
+    targets = [f"{label} <= {t}" for label, (_, _, t) in RATIOS.items() if t is not None]
+    lines += ["", "Targets: " + "; ".join(targets) + "."]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)  # one sample: its first call is what counts
+        first = tj.benchmark("quantization:quantize_seed_mlp", warmup=0, runs=1, min_time=0.0, isolate=True)
+    result["quantize_seed_mlp_s"] = first.compile_s
+    line = f"tj.quantize(seed MLP), first call in a fresh process: {first.compile_s:.3f} s (target < 1 s)"
+    print(line)
+    lines += ["", line]
+    write("quantization", result, lines, args.out)
 
 
 if __name__ == "__main__":

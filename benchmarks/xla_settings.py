@@ -12,15 +12,15 @@ Writes ``xla_settings.json`` and ``xla_settings.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _harness import write
 from _mlp import BATCHES
-from peers import REFERENCE, machine, measure
+from peers import REFERENCE, measure
 
 # label -> environment of its process (XLA_FLAGS replaced); docs/performance.md says what each one is
 SETTINGS: dict[str, dict[str, str]] = {
@@ -64,22 +64,16 @@ def main() -> None:
     candidates["trivial jit (floor)"] = ("trivial_jit", {"XLA_FLAGS": ""})
     started = time.time()
     result = measure(candidates, tuple(args.batches), rounds, 0.01 if args.quick else 0.02)
-    result.update(machine=machine(), rounds=rounds, seconds=round(time.time() - started, 1))
-    result["command"] = " ".join(["python", "benchmarks/xla_settings.py", *sys.argv[1:]])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "xla_settings.json").write_text(json.dumps(result, indent=1))
-    text = table(result)
-    (out / "xla_settings.md").write_text(text)
-    print(text)
+    result.update(rounds=rounds, seconds=round(time.time() - started, 1))
+    print(write("xla_settings", result, table(result), Path(args.out)))
 
 
-def table(result: dict) -> str:
+def table(result: dict) -> list[str]:
     """Per setting and batch: wall and CPU us per call, each with its median per-round ratio to the default."""
     batches = list(result["batches"])
     lines = [
-        f"{result['machine']['cpu']}, {result['machine']['cores']} cores, {result['machine']['date_utc']}, "
-        f"{result['rounds']} rounds; `{result['command']}`",
+        f"{result['rounds']} rounds; wall and process CPU microseconds per call, medians over rounds, each with "
+        "its median per-round ratio to the default.",
         "",
         "| setting | " + " | ".join(f"batch {b}: us (ratio) / CPU us (ratio)" for b in batches) + " |",
         "|---|" + "---:|" * len(batches),
@@ -97,7 +91,7 @@ def table(result: dict) -> str:
                 )
         name = "default" if label == REFERENCE else label
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ never with a fixed figure."""
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import jax
@@ -89,8 +90,21 @@ def test_bad_arguments_are_refused():
         tj.benchmark(f, 1.0, env={"A": "1"})
     with pytest.raises(tj.ConfigError, match="JSON"):
         tj.benchmark("benchmark_candidates:matmul", object(), isolate=True)
+    with pytest.raises(tj.ConfigError, match="clock"):
+        tj.benchmark(f, 1.0, clock="cpu")
     with pytest.raises(tj.ConfigError, match="not one of each"):
         tj.compare(tj.BenchmarkResult(np.ones(3), 0.0), f)
+
+
+def test_process_clock_counts_cpu_time_not_waiting():
+    def wait():  # a call that takes wall time and almost no CPU time: the two clocks must differ
+        time.sleep(0.005)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
+        wall = tj.benchmark(wait, warmup=0, runs=5, min_time=0.0)
+        cpu = tj.benchmark(wait, warmup=0, runs=5, min_time=0.0, clock="process")
+    assert cpu.median < wall.median / 2
 
 
 def test_a_named_candidate_runs_here_and_in_a_fresh_process():
@@ -98,10 +112,16 @@ def test_a_named_candidate_runs_here_and_in_a_fresh_process():
         warnings.simplefilter("ignore", tj.NoisyBenchmarkWarning)
         here = tj.benchmark("benchmark_candidates:matmul", 32, runs=5, min_time=0.0)
         apart = tj.benchmark(
-            "benchmark_candidates:needs_env", 32, runs=5, min_time=0.0, isolate=True, env={"TINYJAX_BENCH_TEST": "yes"}
+            "benchmark_candidates:needs_env",
+            32,
+            runs=5,
+            min_time=0.0,
+            isolate=True,
+            env={"TINYJAX_BENCH_TEST": "yes"},
+            clock="process",  # the clock travels to the fresh process too
         )
     assert len(here.samples) == 5 and len(apart.samples) == 5
-    assert apart.name == "benchmark_candidates:needs_env"
+    assert apart.name == "benchmark_candidates:needs_env" and apart.median > 0
     assert apart.compile_s > 0
 
 

@@ -6,7 +6,9 @@ wait a sample would time the dispatch, not the work). The first call, which for 
 function traces and compiles, is timed apart as ``compile_s`` and never enters the samples; then
 ``warmup`` more calls run untimed (caches, thread pools and the CPU's clock settle), then samples
 are taken until there are at least ``runs`` of them and they add up to at least ``min_time``
-seconds.
+seconds. ``clock="process"`` times with ``time.process_time`` instead: the CPU seconds every thread
+of this process spent during the call (a library that spins threads while it waits costs CPU that
+wall time does not show); ``compile_s`` and ``min_time`` are then CPU seconds too.
 
 A candidate can also be named by a string ``"module:function"``: ``function(*args)`` is called
 and must return ``(fn, fn_args)``, the callable and the tuple of arguments to time it with. With
@@ -53,6 +55,7 @@ BOOTSTRAP = 2000  # resamples for every interval
 BLOCKS = 10  # contiguous blocks per series in compare's block bootstrap
 
 Candidate = Callable[[], Any] | tuple[Any, ...]  # a callable without arguments, or (fn, *args)
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "process": time.process_time}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,6 +181,7 @@ def benchmark(
     env: dict[str, str] | None = None,
     name: str | None = None,
     max_runs: int = 1_000_000,
+    clock: str = "wall",
 ) -> BenchmarkResult:
     """Time ``fn(*args)``: the first call apart (``compile_s``), ``warmup`` untimed calls, then samples.
 
@@ -191,6 +195,8 @@ def benchmark(
       env: environment variables added for the fresh process (``isolate=True`` only).
       name: the result's name (default: the function's).
       max_runs: the most samples to take, whatever ``min_time`` asks.
+      clock: ``"wall"`` (``time.perf_counter``, the default) or ``"process"`` (``time.process_time``:
+        CPU seconds of all this process's threads per call).
 
     Returns:
       A :class:`BenchmarkResult`; a :class:`~tinyjax.NoisyBenchmarkWarning` is issued when its CV is
@@ -201,20 +207,22 @@ def benchmark(
             f"benchmark: needs warmup >= 0, runs >= 1, min_time >= 0 and max_runs >= runs; "
             f"got warmup={warmup}, runs={runs}, min_time={min_time}, max_runs={max_runs}"
         )
+    if clock not in CLOCKS:
+        raise ConfigError(f"benchmark: clock is one of {sorted(CLOCKS)}, got {clock!r}")
     if isolate:
         if not isinstance(fn, str):
             raise ConfigError(
                 "benchmark(isolate=True): name the candidate as a 'module:function' string whose function "
                 "returns (fn, args), so that a fresh process can rebuild it"
             )
-        result = _run_isolated(fn, args, warmup, runs, min_time, env, name, max_runs)
+        result = _run_isolated(fn, args, warmup, runs, min_time, env, name, max_runs, clock)
     else:
         if env:
             raise ConfigError("benchmark: env= applies to a fresh process only; pass isolate=True")
         label = name if name is not None else (fn if isinstance(fn, str) else _name_of(fn))
         if isinstance(fn, str):
             fn, args = _build(fn, args)
-        result = _measure(fn, args, warmup, runs, min_time, max_runs, label)
+        result = _measure(fn, args, warmup, runs, min_time, max_runs, label, CLOCKS[clock])
     if result.cv > CV_WARNING:
         warnings.warn(
             f"{result.name or 'benchmark'}: CV {100 * result.cv:.0f}% is above {100 * CV_WARNING:.0f}%; the "
@@ -300,9 +308,15 @@ def _interleaved(
 
 
 def _measure(
-    fn: Callable[..., Any], args: Sequence[Any], warmup: int, runs: int, min_time: float, max_runs: int, name: str
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    warmup: int,
+    runs: int,
+    min_time: float,
+    max_runs: int,
+    name: str,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> BenchmarkResult:
-    clock = time.perf_counter
     start = clock()
     out = fn(*args)
     jax.block_until_ready(out)
@@ -387,6 +401,7 @@ def _run_isolated(
     env: dict[str, str] | None,
     name: str | None,
     max_runs: int,
+    clock: str = "wall",
 ) -> BenchmarkResult:
     request = {
         "target": target,
@@ -396,6 +411,7 @@ def _run_isolated(
         "min_time": min_time,
         "max_runs": max_runs,
         "name": name if name is not None else target,
+        "clock": clock,
     }
     try:
         payload = json.dumps(request)
@@ -435,7 +451,14 @@ def _child() -> None:
     request = json.loads(sys.stdin.read())
     fn, args = _build(request["target"], request["args"])
     result = _measure(
-        fn, args, request["warmup"], request["runs"], request["min_time"], request["max_runs"], request["name"]
+        fn,
+        args,
+        request["warmup"],
+        request["runs"],
+        request["min_time"],
+        request["max_runs"],
+        request["name"],
+        CLOCKS[request.get("clock", "wall")],
     )
     sys.stdout.write("\n" + json.dumps(result.to_dict()) + "\n")
 
