@@ -169,3 +169,4 @@ def test_flip_equals_numpy_per_image():
     mirrored = np.asarray(jax.vmap(jax.random.bernoulli)(jax.random.split(key, len(images))))
     expected = np.where(mirrored[:, None, None, None], images[..., ::-1], images)
     np.testing.assert_array_equal(data.batch_augment(data.random_flip)(key, IMAGES), expected)
+    np.testing.assert_array_equal(data.random_flip(key, images[0], p=1), images[0, ..., ::-1])  # an int p too

@@ -134,7 +134,7 @@ def random_flip(key: jax.Array, x: jax.Array, *, p: float = 0.5) -> jax.Array:
     _check_image(x, "random_flip")
     if not 0.0 <= p <= 1.0:
         raise ConfigError(f"random_flip's probability p must be in [0, 1], got {p!r}")
-    return _flip(key, jnp.asarray(x), p)
+    return _flip(key, jnp.asarray(x), float(p))
 
 
 @jax.jit
