@@ -130,3 +130,43 @@ def test_sharded_batches_on_8_devices(eight_devices):
     assert got["device_batches"] == 6 and got["device_equal"] and got["device_specs"] == [True]
     assert got["guard_sees_host_index"] is True
     assert got["refuses_6"] == "ConfigError"  # 6 rows do not split over 4 data slices
+
+
+def numpy_crops(keys, images, size, padding):
+    """Each image's zero-padded window at the position its key draws (as tinyjax has drawn it since
+    random_crop was written: ``split`` into a top and a left key, ``randint`` over each range)."""
+    (h, w), (th, tw) = images.shape[-2:], size
+
+    def position(key):
+        top_key, left_key = jax.random.split(key)
+        top = jax.random.randint(top_key, (), 0, h + 2 * padding - th + 1)
+        return top, jax.random.randint(left_key, (), 0, w + 2 * padding - tw + 1)
+
+    tops, lefts = np.asarray(jax.vmap(position)(keys))
+    padded = np.pad(images, [(0, 0)] * (images.ndim - 2) + [(padding, padding)] * 2)
+    return np.stack([p[..., t : t + th, u : u + tw] for p, t, u in zip(padded, tops, lefts, strict=True)])
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "padding", "dtype"),
+    [
+        ((4, 3, 8, 8), (8, 8), 2, np.float32),
+        ((4, 7, 9), (3, 4), 0, np.int8),
+        ((4, 2, 3, 5, 6), (9, 12), 3, np.bool_),  # a window larger than the image: padding on every side
+        ((2, 2, 0, 0), (2, 2), 1, np.float32),  # an empty image: only padding to read
+    ],
+)
+def test_crop_equals_numpy_per_image(shape, size, padding, dtype):
+    images = (np.random.default_rng(0).standard_normal(shape) * 3).astype(dtype)
+    key = jax.random.key(7)
+    crops = data.batch_augment(data.random_crop(size, padding))(key, jnp.asarray(images))
+    assert crops.dtype == dtype
+    np.testing.assert_array_equal(crops, numpy_crops(jax.random.split(key, shape[0]), images, size, padding))
+
+
+def test_flip_equals_numpy_per_image():
+    key, images = jax.random.key(7), np.asarray(IMAGES)
+    mirrored = np.asarray(jax.vmap(jax.random.bernoulli)(jax.random.split(key, len(images))))
+    expected = np.where(mirrored[:, None, None, None], images[..., ::-1], images)
+    np.testing.assert_array_equal(data.batch_augment(data.random_flip)(key, IMAGES), expected)
+    np.testing.assert_array_equal(data.random_flip(key, images[0], p=1), images[0, ..., ::-1])  # an int p too
