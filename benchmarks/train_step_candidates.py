@@ -1,10 +1,17 @@
 """One training step (forward, backward, Adam at lr 1e-3, cross-entropy) per design, for ``train_step.py``.
 
 ``build(design, model, batch) -> (step, ())``: ``step()`` runs one step and returns its loss (so
-``tj.benchmark`` waits for it). Raises NotImplementedError for a pair this file does not write.
+``tj.benchmark`` waits for it). Raises NotImplementedError for a pair this file does not write, or
+that the design cannot run (the message says why; the driver records it as skipped).
 Models: the seed MLP (784-128-64-10) on random pixels and labels, the digits CNN of
-``examples/train_cnn.py`` on (B, 1, 8, 8) inputs (BatchNorm in training mode), and the tiny GPT
-(V 96, E 128, 4 blocks, 4 heads, T 64) on random tokens.
+``examples/train_cnn.py`` on (B, 1, 8, 8) inputs (BatchNorm in training mode, running statistics
+updated), and the tiny GPT (V 96, E 128, 4 blocks, 4 heads, T 64, pre-norm blocks, exact GELU,
+learned positions) on random tokens. Every JAX design (tinyjax, plain JAX, Equinox, Flax NNX) is
+one jitted step with ``optax.adam(1e-3)``; each is written the idiomatic way of its library, so the
+initialisations differ (the losses at step 0 differ, the FLOPs do not).
+
+TinyTorch itself (its NumPy package at ``TINYTORCH_COMMIT``) runs the seed MLP only: it has no
+BatchNorm2d for the CNN, and its GPT is not the same step (see ``_tinytorch_gpt``).
 """
 
 from __future__ import annotations
@@ -396,12 +403,15 @@ def _equinox_cnn(model: str, batch: int) -> Any:
         def __init__(self, key: Any) -> None:
             k1, k2, k3 = jax.random.split(key, 3)
             self.convs = (eqx.nn.Conv2d(1, 32, 3, padding=1, key=k1), eqx.nn.Conv2d(32, 64, 3, padding=1, key=k2))
-            self.norms = tuple(eqx.nn.BatchNorm(c, "batch", momentum=0.9, mode="batch") for c in (32, 64))  # type: ignore[assignment]
+            self.norms = (
+                eqx.nn.BatchNorm(32, "batch", momentum=0.9, mode="batch"),
+                eqx.nn.BatchNorm(64, "batch", momentum=0.9, mode="batch"),
+            )
             self.pool = eqx.nn.MaxPool2d(2, 2)
             self.fc = eqx.nn.Linear(256, 10, key=k3)
 
         def __call__(self, x: Any, state: Any) -> Any:  # x: (1, 8, 8)
-            for conv, norm in zip(self.convs, self.norms):
+            for conv, norm in zip(self.convs, self.norms, strict=True):
                 x, state = norm(conv(x), state)
                 x = self.pool(jax.nn.relu(x))
             return self.fc(x.reshape(-1)), state
@@ -504,7 +514,10 @@ def _nnx_cnn(model: str, batch: int) -> Any:
 
     class CNN(nnx.Module):
         def __init__(self, rngs: nnx.Rngs) -> None:
-            self.c1, self.c2 = nnx.Conv(1, 32, (3, 3), padding=1, rngs=rngs), nnx.Conv(32, 64, (3, 3), padding=1, rngs=rngs)
+            self.c1, self.c2 = (
+                nnx.Conv(1, 32, (3, 3), padding=1, rngs=rngs),
+                nnx.Conv(32, 64, (3, 3), padding=1, rngs=rngs),
+            )
             self.bn1 = nnx.BatchNorm(32, momentum=0.9, use_running_average=False, rngs=rngs)
             self.bn2 = nnx.BatchNorm(64, momentum=0.9, use_running_average=False, rngs=rngs)
             self.fc = nnx.Linear(256, 10, rngs=rngs)
@@ -559,7 +572,9 @@ def _nnx_gpt(model: str, batch: int) -> Any:
 # ---- TinyTorch itself: its NumPy code, from the local mirror ------------------------------------
 
 
-def _tinytorch_mlp(model: str, batch: int) -> Any:
+def _tinytorch_import() -> None:
+    """Extract TinyTorch's generated package at ``TINYTORCH_COMMIT`` into a temporary folder, put it
+    on ``sys.path`` and enable its autograd (which patches its Tensor and layers)."""
     if not (TINYTORCH_MIRROR / "HEAD").exists():
         raise NotImplementedError(f"TinyTorch's source is not at {TINYTORCH_MIRROR} (set TINYTORCH_MIRROR)")
     where = Path(tempfile.mkdtemp(prefix="tinytorch-"))
@@ -573,13 +588,21 @@ def _tinytorch_mlp(model: str, batch: int) -> Any:
 
     with contextlib.redirect_stdout(io.StringIO()):  # its modules print banners when imported
         from tinytorch.core import autograd
+
+        autograd.enable_autograd()
+
+
+def _tinytorch_mlp(model: str, batch: int) -> Any:
+    _tinytorch_import()
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
         from tinytorch.core.activations import ReLU
         from tinytorch.core.layers import Linear
         from tinytorch.core.losses import CrossEntropyLoss
         from tinytorch.core.optimizers import Adam
         from tinytorch.core.tensor import Tensor
-
-        autograd.enable_autograd()
     layers = [Linear(784, 128), Linear(128, 64), Linear(64, 10)]
     relu = ReLU()
     params = [p for layer in layers for p in layer.parameters()]
@@ -597,3 +620,27 @@ def _tinytorch_mlp(model: str, batch: int) -> Any:
         return loss.data
 
     return run
+
+
+def _tinytorch_cnn(model: str, batch: int) -> Any:
+    _tinytorch_import()
+    import tinytorch
+
+    if any("class BatchNorm2d" in f.read_text() for f in Path(tinytorch.__path__[0]).rglob("*.py")):
+        raise NotImplementedError(f"TinyTorch at {TINYTORCH_COMMIT} has a BatchNorm2d this file does not use yet")
+    raise NotImplementedError(
+        f"TinyTorch at {TINYTORCH_COMMIT} has Conv2d and MaxPool2d with backward (tinytorch.core.spatial) but no "
+        "BatchNorm2d anywhere in its package: the digits CNN's step cannot be built from its own modules"
+    )
+
+
+def _tinytorch_gpt(model: str, batch: int) -> Any:
+    _tinytorch_import()
+    raise NotImplementedError(
+        f"TinyTorch at {TINYTORCH_COMMIT}: its GPT (tinytorch.models.transformer) runs forward, backward and Adam, "
+        "but not as the same step: Tensor.backward recurses once per path, with no topological order (164, 1,356 "
+        "and 10,892 calls for 1-3 blocks, 8x per block: one 4-block step at batch 16 took GPT_STEP), its LayerNorm "
+        "passes no gradient through the mean and the standard deviation, and GPT.forward gives its attention an "
+        "additive -inf mask where that attention expects a 1/0 keep mask (every allowed score becomes -1e9 in "
+        "float32: uniform attention over the past)"
+    )
