@@ -431,8 +431,8 @@ def _equinox_cnn(model: str, batch: int) -> Any:
 def _equinox_gpt(model: str, batch: int) -> Any:
     """Equinox's modules act on one sequence (``eqx.nn.MultiheadAttention`` on (T, E), with biases on
     its four projections as the other designs have) and per-token layers are ``jax.vmap``-ed over T;
-    the batch is a ``jax.vmap``. The blocks are a Python loop (a tuple of modules), Equinox's plain
-    idiom; its docs offer scan-over-layers only as a compile-time tip."""
+    the batch is a ``jax.vmap``. The blocks are a Python loop over a tuple of modules, Equinox's
+    plain idiom, not a ``jax.lax.scan`` over stacked blocks."""
     import equinox as eqx
     import jax
     import jax.numpy as jnp
@@ -536,7 +536,7 @@ def _nnx_cnn(model: str, batch: int) -> Any:
 def _nnx_gpt(model: str, batch: int) -> Any:
     """``nnx.MultiHeadAttention`` (biases on its projections) with ``nnx.make_causal_mask``;
     ``nnx.LayerNorm`` at epsilon 1e-5 (its default is 1e-6). The blocks are an ``nnx.List`` run by a
-    Python loop, NNX's plain idiom (``nnx.scan`` over stacked layers is its option for compile time)."""
+    Python loop, NNX's plain idiom, not an ``nnx.scan`` over stacked blocks."""
     import jax
     import jax.numpy as jnp
     from flax import nnx
