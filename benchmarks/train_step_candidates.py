@@ -638,8 +638,8 @@ def _tinytorch_gpt(model: str, batch: int) -> Any:
     _tinytorch_import()
     raise NotImplementedError(
         f"TinyTorch at {TINYTORCH_COMMIT}: its GPT (tinytorch.models.transformer) runs forward, backward and Adam, "
-        "but not as the same step: Tensor.backward recurses once per path, with no topological order (164, 1,356 "
-        "and 10,892 calls for 1-3 blocks, 8x per block: a 4-block step at batch 16 takes minutes), its LayerNorm "
+        "but not as the same step: Tensor.backward recurses once per path, with no topological order (the calls "
+        "grow eightfold per block: one step at batch 16 takes minutes; docs/benchmarks.md), its LayerNorm "
         "passes no gradient through the mean and the standard deviation, and GPT.forward gives its attention an "
         "additive -inf mask where that attention expects a 1/0 keep mask (every allowed score becomes -1e9 in "
         "float32: uniform attention over the past)"
