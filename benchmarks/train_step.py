@@ -3,13 +3,15 @@
     python benchmarks/train_step.py [--quick] [--rounds N] [--only LABEL ...] [--models mlp64 ...]
 
 Designs: tinyjax functional (one jitted step), the same model in plain JAX, tinyjax.oop, PyTorch
-eager (default threads and 1 thread), Equinox, Flax NNX and TinyTorch itself (its NumPy code,
-extracted from a local git mirror at run time, skipped with a message otherwise; see
-``train_step_candidates.py``). Models: the seed MLP at batch 64 and 1024, the digits CNN at 64 and
-512, the tiny GPT (V 96, E 128, 4 blocks, 4 heads, T 64) at batch 16. Every candidate is timed by
-``tj.benchmark`` in its own process (``_harness.py``); each round takes the candidates in a fresh
-random order; figures are medians over rounds, ratios medians of the per-round ratios to tinyjax
-functional (their range in brackets). Writes ``results/train_step.{json,md}``.
+eager (default threads and 1 thread), Equinox and Flax NNX (one jitted step each, written with the
+library's own modules), and TinyTorch itself (its NumPy code, extracted from a local git mirror at
+run time, skipped with a message otherwise; the seed MLP only: its package has no BatchNorm2d for
+the CNN and its GPT is not the same step; see ``train_step_candidates.py``). Models: the seed MLP
+at batch 64 and 1024, the digits CNN at 64 and 512, the tiny GPT (V 96, E 128, 4 blocks, 4 heads,
+T 64) at batch 16. Every candidate is timed by ``tj.benchmark`` in its own process
+(``_harness.py``); each round takes the candidates in a fresh random order; figures are medians
+over rounds, ratios medians of the per-round ratios to tinyjax functional (their range in
+brackets). Writes ``results/train_step.{json,md}``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,17 @@
 """One training step (forward, backward, Adam at lr 1e-3, cross-entropy) per design, for ``train_step.py``.
 
 ``build(design, model, batch) -> (step, ())``: ``step()`` runs one step and returns its loss (so
-``tj.benchmark`` waits for it). Raises NotImplementedError for a pair this file does not write.
+``tj.benchmark`` waits for it). Raises NotImplementedError for a pair this file does not write, or
+that the design cannot run (the message says why; the driver records it as skipped).
 Models: the seed MLP (784-128-64-10) on random pixels and labels, the digits CNN of
-``examples/train_cnn.py`` on (B, 1, 8, 8) inputs (BatchNorm in training mode), and the tiny GPT
-(V 96, E 128, 4 blocks, 4 heads, T 64) on random tokens.
+``examples/train_cnn.py`` on (B, 1, 8, 8) inputs (BatchNorm in training mode, running statistics
+updated), and the tiny GPT (V 96, E 128, 4 blocks, 4 heads, T 64, pre-norm blocks, exact GELU,
+learned positions) on random tokens. Every JAX design (tinyjax, plain JAX, Equinox, Flax NNX) is
+one jitted step with ``optax.adam(1e-3)``; each is written the idiomatic way of its library, so the
+initialisations differ (the losses at step 0 differ, the FLOPs do not).
+
+TinyTorch itself (its NumPy package at ``TINYTORCH_COMMIT``) runs the seed MLP only: it has no
+BatchNorm2d for the CNN, and its GPT is not the same step (see ``_tinytorch_gpt``).
 """
 
 from __future__ import annotations
@@ -355,10 +362,219 @@ def _nnx_mlp(model: str, batch: int) -> Any:
     return lambda: step(net, optimizer)
 
 
+# ---- Equinox: the digits CNN and the tiny GPT ---------------------------------------------------
+
+
+def _equinox_step(net: Any, state: Any, loss_fn: Any) -> Any:
+    """One ``eqx.filter_jit`` step; ``loss_fn(net, state) -> (loss, state)``."""
+    import equinox as eqx
+    import optax
+
+    optimizer = optax.adam(1e-3)
+
+    @eqx.filter_jit
+    def step(net: Any, state: Any, opt_state: Any) -> Any:
+        (loss, state), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(net, state)
+        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(net, eqx.is_array))
+        return eqx.apply_updates(net, updates), state, opt_state, loss
+
+    box = [net, state, optimizer.init(eqx.filter(net, eqx.is_array))]
+
+    def run() -> Any:
+        *box[:], loss = step(*box)
+        return loss
+
+    return run
+
+
+def _equinox_cnn(model: str, batch: int) -> Any:
+    """Equinox's modules act on one example; the batch is a ``jax.vmap`` named ``"batch"``, over which
+    ``eqx.nn.BatchNorm`` (mode ``"batch"``: normalise by the batch's statistics, as PyTorch's training
+    mode does, and keep a moving average at momentum 0.9 in an ``eqx.nn.State``) takes its statistics."""
+    import equinox as eqx
+    import jax
+
+    class CNN(eqx.Module):
+        convs: tuple[eqx.nn.Conv2d, eqx.nn.Conv2d]
+        norms: tuple[eqx.nn.BatchNorm, eqx.nn.BatchNorm]
+        pool: eqx.nn.MaxPool2d
+        fc: eqx.nn.Linear
+
+        def __init__(self, key: Any) -> None:
+            k1, k2, k3 = jax.random.split(key, 3)
+            self.convs = (eqx.nn.Conv2d(1, 32, 3, padding=1, key=k1), eqx.nn.Conv2d(32, 64, 3, padding=1, key=k2))
+            self.norms = (
+                eqx.nn.BatchNorm(32, "batch", momentum=0.9, mode="batch"),
+                eqx.nn.BatchNorm(64, "batch", momentum=0.9, mode="batch"),
+            )
+            self.pool = eqx.nn.MaxPool2d(2, 2)
+            self.fc = eqx.nn.Linear(256, 10, key=k3)
+
+        def __call__(self, x: Any, state: Any) -> Any:  # x: (1, 8, 8)
+            for conv, norm in zip(self.convs, self.norms, strict=True):
+                x, state = norm(conv(x), state)
+                x = self.pool(jax.nn.relu(x))
+            return self.fc(x.reshape(-1)), state
+
+    net, state = eqx.nn.make_with_state(CNN)(jax.random.key(0))
+    x, y = (jax.device_put(a) for a in data(model, batch))
+    batched = jax.vmap(lambda net, x, state: net(x, state), in_axes=(None, 0, None), out_axes=(0, None),
+                       axis_name="batch")  # fmt: skip
+
+    def loss_fn(net: Any, state: Any) -> Any:
+        logits, state = batched(net, x, state)
+        return _xent(logits, y), state
+
+    return _equinox_step(net, state, loss_fn)
+
+
+def _equinox_gpt(model: str, batch: int) -> Any:
+    """Equinox's modules act on one sequence (``eqx.nn.MultiheadAttention`` on (T, E), with biases on
+    its four projections as the other designs have) and per-token layers are ``jax.vmap``-ed over T;
+    the batch is a ``jax.vmap``. The blocks are a Python loop over a tuple of modules, Equinox's
+    plain idiom, not a ``jax.lax.scan`` over stacked blocks."""
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    class Block(eqx.Module):
+        ln1: eqx.nn.LayerNorm
+        attn: eqx.nn.MultiheadAttention
+        ln2: eqx.nn.LayerNorm
+        fc1: eqx.nn.Linear
+        fc2: eqx.nn.Linear
+
+        def __init__(self, key: Any) -> None:
+            k1, k2, k3 = jax.random.split(key, 3)
+            self.ln1, self.ln2 = eqx.nn.LayerNorm(E), eqx.nn.LayerNorm(E)
+            self.attn = eqx.nn.MultiheadAttention(HEADS, E, use_query_bias=True, use_key_bias=True,
+                                                  use_value_bias=True, use_output_bias=True, key=k1)  # fmt: skip
+            self.fc1, self.fc2 = eqx.nn.Linear(E, 4 * E, key=k2), eqx.nn.Linear(4 * E, E, key=k3)
+
+        def __call__(self, x: Any, mask: Any) -> Any:  # x: (T, E)
+            h = jax.vmap(self.ln1)(x)
+            x = x + self.attn(h, h, h, mask=mask)
+            h = jax.nn.gelu(jax.vmap(self.fc1)(jax.vmap(self.ln2)(x)), approximate=False)
+            return x + jax.vmap(self.fc2)(h)
+
+    class GPT(eqx.Module):
+        tok: eqx.nn.Embedding
+        pos: eqx.nn.Embedding
+        blocks: tuple[Block, ...]
+        lnf: eqx.nn.LayerNorm
+        head: eqx.nn.Linear
+
+        def __init__(self, key: Any) -> None:
+            k1, k2, k3, *ks = jax.random.split(key, 3 + BLOCKS)
+            self.tok, self.pos = eqx.nn.Embedding(V, E, key=k1), eqx.nn.Embedding(T, E, key=k2)
+            self.blocks = tuple(Block(k) for k in ks)
+            self.lnf, self.head = eqx.nn.LayerNorm(E), eqx.nn.Linear(E, V, key=k3)
+
+        def __call__(self, tokens: Any) -> Any:  # tokens: (T,)
+            x = jax.vmap(self.tok)(tokens) + jax.vmap(self.pos)(jnp.arange(T))
+            mask = jnp.tril(jnp.ones((T, T), bool))
+            for block in self.blocks:
+                x = block(x, mask)
+            return jax.vmap(self.head)(jax.vmap(self.lnf)(x))
+
+    net = GPT(jax.random.key(0))
+    tokens, targets = (jax.device_put(a) for a in data(model, batch))
+
+    def loss_fn(net: Any, state: Any) -> Any:
+        return _xent(jax.vmap(net)(tokens), targets), state
+
+    return _equinox_step(net, None, loss_fn)
+
+
+# ---- Flax NNX: the digits CNN and the tiny GPT --------------------------------------------------
+
+
+def _nnx_step(net: Any, loss_fn: Any) -> Any:
+    """One ``nnx.jit`` step with ``nnx.Optimizer``; ``nnx.value_and_grad`` differentiates the
+    ``nnx.Param`` s and carries the other state (BatchNorm's ``BatchStat`` s) out updated."""
+    import optax
+    from flax import nnx
+
+    optimizer = nnx.Optimizer(net, optax.adam(1e-3), wrt=nnx.Param)
+
+    @nnx.jit
+    def step(net: Any, optimizer: Any) -> Any:
+        loss, grads = nnx.value_and_grad(loss_fn)(net)
+        optimizer.update(net, grads)
+        return loss
+
+    return lambda: step(net, optimizer)
+
+
+def _nnx_cnn(model: str, batch: int) -> Any:
+    """Flax's convolutions are channels-last: the (B, 1, 8, 8) input is transposed to NHWC once,
+    inside the step. ``nnx.BatchNorm`` in training mode (``use_running_average=False``, momentum 0.9)."""
+    import jax
+    from flax import nnx
+
+    class CNN(nnx.Module):
+        def __init__(self, rngs: nnx.Rngs) -> None:
+            self.c1, self.c2 = (
+                nnx.Conv(1, 32, (3, 3), padding=1, rngs=rngs),
+                nnx.Conv(32, 64, (3, 3), padding=1, rngs=rngs),
+            )
+            self.bn1 = nnx.BatchNorm(32, momentum=0.9, use_running_average=False, rngs=rngs)
+            self.bn2 = nnx.BatchNorm(64, momentum=0.9, use_running_average=False, rngs=rngs)
+            self.fc = nnx.Linear(256, 10, rngs=rngs)
+
+        def __call__(self, x: Any) -> Any:  # x: (B, 1, 8, 8)
+            x = x.transpose(0, 2, 3, 1)
+            for conv, bn in ((self.c1, self.bn1), (self.c2, self.bn2)):
+                x = nnx.max_pool(jax.nn.relu(bn(conv(x))), (2, 2), (2, 2))
+            return self.fc(x.reshape(x.shape[0], -1))
+
+    net = CNN(nnx.Rngs(0))
+    x, y = (jax.device_put(a) for a in data(model, batch))
+    return _nnx_step(net, lambda m: _xent(m(x), y))
+
+
+def _nnx_gpt(model: str, batch: int) -> Any:
+    """``nnx.MultiHeadAttention`` (biases on its projections) with ``nnx.make_causal_mask``;
+    ``nnx.LayerNorm`` at epsilon 1e-5 (its default is 1e-6). The blocks are an ``nnx.List`` run by a
+    Python loop, NNX's plain idiom, not an ``nnx.scan`` over stacked blocks."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    class Block(nnx.Module):
+        def __init__(self, rngs: nnx.Rngs) -> None:
+            self.ln1, self.ln2 = nnx.LayerNorm(E, epsilon=1e-5, rngs=rngs), nnx.LayerNorm(E, epsilon=1e-5, rngs=rngs)
+            self.attn = nnx.MultiHeadAttention(HEADS, E, decode=False, rngs=rngs)
+            self.fc1, self.fc2 = nnx.Linear(E, 4 * E, rngs=rngs), nnx.Linear(4 * E, E, rngs=rngs)
+
+        def __call__(self, x: Any, mask: Any) -> Any:  # x: (B, T, E)
+            x = x + self.attn(self.ln1(x), mask=mask)
+            return x + self.fc2(jax.nn.gelu(self.fc1(self.ln2(x)), approximate=False))
+
+    class GPT(nnx.Module):
+        def __init__(self, rngs: nnx.Rngs) -> None:
+            self.tok, self.pos = nnx.Embed(V, E, rngs=rngs), nnx.Embed(T, E, rngs=rngs)
+            self.blocks = nnx.List([Block(rngs) for _ in range(BLOCKS)])
+            self.lnf, self.head = nnx.LayerNorm(E, epsilon=1e-5, rngs=rngs), nnx.Linear(E, V, rngs=rngs)
+
+        def __call__(self, tokens: Any) -> Any:  # tokens: (B, T)
+            x = self.tok(tokens) + self.pos(jnp.arange(T))
+            mask = nnx.make_causal_mask(tokens, dtype=bool)
+            for block in self.blocks:
+                x = block(x, mask)
+            return self.head(self.lnf(x))
+
+    net = GPT(nnx.Rngs(0))
+    tokens, targets = (jax.device_put(a) for a in data(model, batch))
+    return _nnx_step(net, lambda m: _xent(m(tokens), targets))
+
+
 # ---- TinyTorch itself: its NumPy code, from the local mirror ------------------------------------
 
 
-def _tinytorch_mlp(model: str, batch: int) -> Any:
+def _tinytorch_import() -> None:
+    """Extract TinyTorch's generated package at ``TINYTORCH_COMMIT`` into a temporary folder, put it
+    on ``sys.path`` and enable its autograd (which patches its Tensor and layers)."""
     if not (TINYTORCH_MIRROR / "HEAD").exists():
         raise NotImplementedError(f"TinyTorch's source is not at {TINYTORCH_MIRROR} (set TINYTORCH_MIRROR)")
     where = Path(tempfile.mkdtemp(prefix="tinytorch-"))
@@ -372,13 +588,21 @@ def _tinytorch_mlp(model: str, batch: int) -> Any:
 
     with contextlib.redirect_stdout(io.StringIO()):  # its modules print banners when imported
         from tinytorch.core import autograd
+
+        autograd.enable_autograd()
+
+
+def _tinytorch_mlp(model: str, batch: int) -> Any:
+    _tinytorch_import()
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
         from tinytorch.core.activations import ReLU
         from tinytorch.core.layers import Linear
         from tinytorch.core.losses import CrossEntropyLoss
         from tinytorch.core.optimizers import Adam
         from tinytorch.core.tensor import Tensor
-
-        autograd.enable_autograd()
     layers = [Linear(784, 128), Linear(128, 64), Linear(64, 10)]
     relu = ReLU()
     params = [p for layer in layers for p in layer.parameters()]
@@ -396,3 +620,27 @@ def _tinytorch_mlp(model: str, batch: int) -> Any:
         return loss.data
 
     return run
+
+
+def _tinytorch_cnn(model: str, batch: int) -> Any:
+    _tinytorch_import()
+    import tinytorch
+
+    if any("class BatchNorm2d" in f.read_text() for f in Path(tinytorch.__path__[0]).rglob("*.py")):
+        raise NotImplementedError(f"TinyTorch at {TINYTORCH_COMMIT} has a BatchNorm2d this file does not use yet")
+    raise NotImplementedError(
+        f"TinyTorch at {TINYTORCH_COMMIT} has Conv2d and MaxPool2d with backward (tinytorch.core.spatial) but no "
+        "BatchNorm2d anywhere in its package: the digits CNN's step cannot be built from its own modules"
+    )
+
+
+def _tinytorch_gpt(model: str, batch: int) -> Any:
+    _tinytorch_import()
+    raise NotImplementedError(
+        f"TinyTorch at {TINYTORCH_COMMIT}: its GPT (tinytorch.models.transformer) runs forward, backward and Adam, "
+        "but not as the same step: Tensor.backward recurses once per path, with no topological order (the calls "
+        "grow eightfold per block: one step at batch 16 takes minutes; docs/benchmarks.md), its LayerNorm "
+        "passes no gradient through the mean and the standard deviation, and GPT.forward gives its attention an "
+        "additive -inf mask where that attention expects a 1/0 keep mask (every allowed score becomes -1e9 in "
+        "float32: uniform attention over the past)"
+    )
