@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any
 
@@ -51,3 +52,28 @@ def compute_dtype(*arrays: Any) -> tuple[Any, Any]:
 def normalize(x: jax.Array, mean: jax.Array, var: jax.Array, eps: float) -> jax.Array:
     """``(x - mean) / sqrt(var + eps)``, broadcast."""
     return (x - mean) * jax.lax.rsqrt(var + eps)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4))
+def standardize(x: jax.Array, scale: jax.Array, shift: jax.Array, axes: tuple[int, ...], eps: float) -> jax.Array:
+    """``(x - mean) / sqrt(var + eps) * scale + shift``, mean and biased var over ``axes`` of ``x``.
+
+    ``scale`` and ``shift`` broadcast against ``x`` (LayerNorm's ``(E,)``, BatchNorm's ``(1, C, 1, 1)``).
+    Its derivative is written out (the normalization's closed form, linear in the tangents, so
+    reverse mode transposes it): autodiff of the two reductions keeps more residuals and makes
+    more passes over ``x`` in the backward.
+    """
+    mean = jnp.mean(x, axes, keepdims=True)
+    return normalize(x, mean, jnp.mean(jnp.square(x - mean), axes, keepdims=True), eps) * scale + shift
+
+
+@standardize.defjvp
+def _standardize_jvp(
+    axes: tuple[int, ...], eps: float, primals: tuple[jax.Array, ...], tangents: tuple[jax.Array, ...]
+) -> tuple[jax.Array, jax.Array]:
+    (x, scale, shift), (dx, dscale, dshift) = primals, tangents
+    mean = jnp.mean(x, axes, keepdims=True)
+    rstd = jax.lax.rsqrt(jnp.mean(jnp.square(x - mean), axes, keepdims=True) + eps)
+    unit = (x - mean) * rstd
+    dunit = rstd * (dx - jnp.mean(dx, axes, keepdims=True) - unit * jnp.mean(unit * dx, axes, keepdims=True))
+    return unit * scale + shift, dunit * scale + unit * dscale + dshift

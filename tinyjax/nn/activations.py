@@ -7,6 +7,7 @@ and one row in the conformance table (docs/architecture.md, "Adding a layer").
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tinyjax._checks import check_float_input
 from tinyjax._errors import ConfigError, ShapeError
@@ -113,6 +115,25 @@ def Tanh() -> Layer:
     return elementwise("Tanh", jnp.tanh, flops_per_element=0, onnx=onnx_op("Tanh"))  # one transcendental
 
 
+@jax.custom_jvp
+def gelu_exact(x: jax.Array) -> jax.Array:
+    """``x * Phi(x)``, the exact GELU: ``jax.nn.gelu(x, approximate=False)``, with its derivative written out.
+
+    The values are ``jax.nn.gelu``'s (its ``erfc`` form keeps the tail for large negative ``x``); the
+    derivative ``Phi(x) + x * phi(x)`` reuses the ``erfc`` of the forward pass, where autodiff of
+    ``erfc``'s expansion differentiates each of its pieces.
+    """
+    return jax.nn.gelu(x, approximate=False)
+
+
+@gelu_exact.defjvp
+def _gelu_exact_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
+    (x,), (dx,) = primals, tangents
+    cdf = 0.5 * jax.lax.erfc(-x * np.sqrt(0.5).astype(x.dtype))
+    density = jnp.exp(-0.5 * x * x) * np.sqrt(0.5 / np.pi).astype(x.dtype)
+    return jax.nn.gelu(x, approximate=False), dx * (cdf + x * density)
+
+
 @factory
 @cached
 def GELU(approximate: bool = False) -> Layer:
@@ -124,7 +145,7 @@ def GELU(approximate: bool = False) -> Layer:
     approximate = bool(approximate)
     return elementwise(
         "GELU",
-        lambda x: jax.nn.gelu(x, approximate=approximate),
+        functools.partial(jax.nn.gelu, approximate=True) if approximate else gelu_exact,
         # tanh form: x^3 (2), * 0.044715, + x, * sqrt(2/pi), + 1, * 0.5, * x; the erf form: XLA's expansion
         flops_per_element=8 if approximate else None,
         torch=Torch({"approximate": "tanh" if approximate else "none"}),

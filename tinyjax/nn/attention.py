@@ -104,11 +104,28 @@ def attention_weights(q: jax.Array, k: jax.Array, allowed: Any = None, additive:
         scores = scores + additive
     if allowed is not None:
         scores = jnp.where(allowed, scores, -jnp.inf)
+    return _masked_softmax(scores)
+
+
+@jax.custom_jvp
+def _masked_softmax(scores: jax.Array) -> jax.Array:
+    """Softmax over the last axis where ``-inf`` scores get weight 0 and an all ``-inf`` row gives zeros.
+
+    Its derivative is softmax's own, ``w * (ds - sum(w * ds))``, written out: autodiff of the
+    division and of the guards keeps more residuals and makes more passes.
+    """
     top = jnp.max(scores, axis=-1, keepdims=True)
-    top = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0))
+    top = jnp.where(jnp.isfinite(top), top, 0)
     weights = jnp.exp(scores - top)
     total = jnp.sum(weights, axis=-1, keepdims=True)
     return weights / jnp.where(total > 0, total, 1)
+
+
+@_masked_softmax.defjvp
+def _masked_softmax_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
+    (scores,), (ds,) = primals, tangents
+    weights = _masked_softmax(scores)
+    return weights, weights * (ds - jnp.sum(weights * ds, axis=-1, keepdims=True))
 
 
 def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additive: Any = None) -> jax.Array:

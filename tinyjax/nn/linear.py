@@ -73,6 +73,9 @@ def _apply(params: Params, x: jax.Array, *, precision: Any = None, name: str) ->
     w = params["weight"]
     check_float_input(x, name)
     check_features_axis(x, w.shape[0], name)
+    if jnp.ndim(x) > 2:  # one (rows, in) matmul: its weight gradient is then a plain matmul, no batch axes to move
+        flat = _apply(params, x.reshape(-1, x.shape[-1]), precision=precision, name=name)
+        return flat.reshape(*x.shape[:-1], w.shape[1])
     dtype, work = compute_dtype(x, w)
     if work == dtype:
         y = jnp.matmul(x, w, precision=precision)

@@ -21,7 +21,7 @@ from tinyjax._checks import check_features, check_float_input
 from tinyjax._errors import ConfigError, ShapeError
 from tinyjax.initializers import ones, zeros
 from tinyjax.layer import Layer, Param, Params, Torch, cached, define, factory
-from tinyjax.nn._common import check_eps, compute_dtype, normalize, sizes
+from tinyjax.nn._common import check_eps, compute_dtype, normalize, sizes, standardize
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm"]
 
@@ -42,12 +42,11 @@ def _check_trailing(x: jax.Array, shape: tuple[int, ...], layer: str) -> tuple[i
 def _layer_norm(params: Params, x: jax.Array, *, shape: tuple[int, ...], eps: float, affine: bool, name: str) -> Any:
     axes = _check_trailing(x, shape, name)
     dtype, work = compute_dtype(x, *jax.tree_util.tree_leaves(params))
-    xf = x.astype(work)
-    mean = jnp.mean(xf, axes, keepdims=True)
-    y = normalize(xf, mean, jnp.mean(jnp.square(xf - mean), axes, keepdims=True), eps)
     if affine:
-        y = y * params["weight"].astype(work) + params["bias"].astype(work)
-    return y.astype(dtype)
+        scale, shift = params["weight"].astype(work), params["bias"].astype(work)
+    else:
+        scale, shift = jnp.ones((), work), jnp.zeros((), work)
+    return standardize(x.astype(work), scale, shift, axes, eps).astype(dtype)
 
 
 @factory
@@ -182,9 +181,9 @@ def _batch_norm(
     count = math.prod(x.shape[a] for a in reduce)
     if count < 2:
         raise ShapeError(name, "more than one value per channel in training", tuple(jnp.shape(x)), what="input")
-    mean = jnp.mean(xf, reduce)
-    var = jnp.mean(jnp.square(xf - mean.reshape(shape)), reduce)  # biased: what the batch is normalized with
-    y = normalize(xf, mean.reshape(shape), var.reshape(shape), eps) * scale + shift
+    y = standardize(xf, scale, shift, reduce, eps)
+    mean = jnp.mean(xf, reduce)  # the batch's own statistics again, for the running ones (XLA computes them once)
+    var = jnp.mean(jnp.square(xf - mean.reshape(shape)), reduce)
     tracked = params["num_batches_tracked"] + 1
     rate = (1.0 / tracked.astype(work)) if momentum is None else momentum  # None: a cumulative average, as torch
     mean, var = jax.lax.stop_gradient(mean), jax.lax.stop_gradient(var * count / (count - 1))  # unbiased, as torch
