@@ -220,7 +220,9 @@ def _jax_gpt(model: str, batch: int) -> Any:
 # ---- tinyjax.oop: TinyTorch's API on the same core ----------------------------------------------
 
 
-def _oop(model: str, batch: int) -> Any:
+def oop_parts(model: str, batch: int) -> dict[str, Any]:
+    """The OOP step and its first parts, each a callable returning the arrays it computed:
+    ``"forward"`` (the tape recorded), ``"forward + backward"``, ``"step"`` (Adam's update too)."""
     import jax
     import jax.numpy as jnp
 
@@ -229,19 +231,31 @@ def _oop(model: str, batch: int) -> Any:
     layer = tinyjax_model(model)
     net = oop.from_functional(layer, layer.init(jax.random.key(0)))
     net.train()
-    optimizer = oop.Adam(net.parameters(), lr=1e-3)
+    params = net.parameters()
+    optimizer = oop.Adam(params, lr=1e-3)
     criterion = oop.CrossEntropyLoss()
     x, y = (jnp.asarray(a) for a in data(model, batch))
 
-    def run() -> Any:
-        optimizer.zero_grad()
+    def forward() -> Any:
         logits = net(x)
-        loss = criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        loss.backward()
-        optimizer.step()
-        return loss.array
+        return criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
-    return run
+    def forward_backward() -> Any:
+        optimizer.zero_grad()
+        loss = forward()
+        loss.backward()
+        return loss.array, [p.grad.array for p in params]
+
+    def step() -> Any:
+        loss, _ = forward_backward()
+        optimizer.step()
+        return loss, [p.array for p in params]
+
+    return {"forward": lambda: forward().array, "forward + backward": forward_backward, "step": step}
+
+
+def _oop(model: str, batch: int) -> Any:
+    return oop_parts(model, batch)["step"]
 
 
 # ---- PyTorch eager ------------------------------------------------------------------------------
