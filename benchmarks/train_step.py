@@ -1,6 +1,7 @@
 """One training step (forward, backward, Adam) per design, each in its own process, in rounds.
 
     python benchmarks/train_step.py [--quick] [--rounds N] [--only LABEL ...] [--models mlp64 ...]
+                                    [--code LABEL=PATH ...] [--name NAME]
 
 Designs: tinyjax functional (one jitted step), the same model in plain JAX, tinyjax.oop, PyTorch
 eager (default threads and 1 thread), Equinox and Flax NNX (one jitted step each, written with the
@@ -11,7 +12,8 @@ at batch 64 and 1024, the digits CNN at 64 and 512, the tiny GPT (V 96, E 128, 4
 T 64) at batch 16. Every candidate is timed by ``tj.benchmark`` in its own process
 (``_harness.py``); each round takes the candidates in a fresh random order; figures are medians
 over rounds, ratios medians of the per-round ratios to tinyjax functional (their range in
-brackets). Writes ``results/train_step.{json,md}``.
+brackets). ``--code before=../old`` adds tinyjax functional as another checkout's tinyjax computes
+it (what a change gave). Writes ``results/NAME.{json,md}`` (``train_step`` by default).
 """
 
 from __future__ import annotations
@@ -51,10 +53,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--only", nargs="*", help="design labels (default: all)")
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument(
+        "--code",
+        nargs="*",
+        default=[],
+        metavar="LABEL=PATH",
+        help="also time tinyjax functional as another checkout's tinyjax computes it (PATH goes first on PYTHONPATH)",
+    )
+    parser.add_argument("--name", default="train_step", help="results/NAME.{json,md} (default: train_step)")
     args = parser.parse_args()
     n_rounds = args.rounds or (2 if args.quick else 3)
     runs, min_time = (5, 0.1) if args.quick else (10, 0.4)
     designs = {k: v for k, v in DESIGNS.items() if not args.only or k in args.only or k == REFERENCE}
+    for spec in args.code:
+        label, _, path = spec.partition("=")
+        if not path or not (Path(path) / "tinyjax" / "__init__.py").is_file():
+            parser.error(f"--code {spec!r}: expected LABEL=PATH with PATH/tinyjax/__init__.py")
+        designs[f"tinyjax functional ({label})"] = ("tinyjax", {"PYTHONPATH": str(Path(path).resolve())})
     table: dict[str, dict[str, str]] = {}
     data: dict[str, object] = {}
     for key in args.models:
@@ -86,7 +101,7 @@ def main() -> None:
         "|---|" + "---:|" * len(labels),
         *(f"| {title} | " + " | ".join(cells[label] for label in labels) + " |" for title, cells in table.items()),
     ]
-    print(write("train_step", {"rounds": n_rounds, "models": data}, lines))
+    print(write(args.name, {"rounds": n_rounds, "models": data}, lines))
 
 
 def _cell(row: dict | None) -> str:
