@@ -14,6 +14,7 @@ for module in ("sklearn", "optax", "matplotlib"):
     pytest.importorskip(module)
 
 
+@pytest.mark.example_run
 def test_compress_example_quick_run(tmp_path):
     done = subprocess.run(
         [sys.executable, "examples/compress.py", str(tmp_path), "--quick"],

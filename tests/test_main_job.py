@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,6 +21,7 @@ def test_python_m_tinyjax_prints_layers_shapes_counts_and_timings():
         assert fragment in out, (fragment, out)
 
 
+@pytest.mark.example_run
 def test_functional_example_runs():
     out = _run("examples/functional_basics.py")
     assert "Sequential output: (32, 10)" in out

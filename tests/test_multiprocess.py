@@ -225,6 +225,7 @@ def test_process_local_mistakes_across_processes_raise_config_errors(measured):
 # --- examples/multiprocess_train.py, once, with few steps -------------------------------------
 
 
+@pytest.mark.example_run
 def test_example_trains_across_two_processes_as_in_one():
     for module in ("sklearn", "optax", "tqdm"):
         pytest.importorskip(module)

@@ -16,6 +16,7 @@ for module in ("optax", "tqdm", "matplotlib"):
     pytest.importorskip(module)
 
 
+@pytest.mark.example_run
 def test_tiny_gpt_quick_run_with_bpe(tmp_path):
     done = subprocess.run(
         [sys.executable, "examples/tiny_gpt.py", str(tmp_path), "--quick", "--tokenizer", "bpe"],

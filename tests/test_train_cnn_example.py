@@ -13,6 +13,7 @@ for module in ("sklearn", "optax", "tqdm", "matplotlib", "torch"):
     pytest.importorskip(module)
 
 
+@pytest.mark.example_run
 def test_train_cnn_full_run(tmp_path):
     done = subprocess.run(
         [sys.executable, "examples/train_cnn.py", str(tmp_path)],

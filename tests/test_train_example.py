@@ -12,6 +12,7 @@ for module in ("sklearn", "optax", "tqdm", "matplotlib", "torch"):
     pytest.importorskip(module)
 
 
+@pytest.mark.example_run
 def test_train_digits_quick_run(tmp_path):
     done = subprocess.run(
         [sys.executable, "examples/train_digits.py", str(tmp_path), "--steps", "20", "--epochs", "2"],

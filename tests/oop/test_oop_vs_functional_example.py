@@ -14,6 +14,7 @@ for module in ("sklearn", "optax", "matplotlib"):
     pytest.importorskip(module)
 
 
+@pytest.mark.example_run
 def test_example_quick_run(tmp_path):
     done = subprocess.run(
         [sys.executable, "examples/oop_vs_functional.py", str(tmp_path), "--quick"],
