@@ -99,9 +99,7 @@ def attention_weights(q: jax.Array, k: jax.Array, allowed: Any = None, additive:
     ``additive``: a float array of the same broadcast shape added to the scores. A query that may see
     no key at all (a fully masked row) gets a row of zeros, never NaN.
     """
-    # heads first, then batched matmuls: XLA:CPU runs these as its fast batched matmul, where the einsum
-    # over head-minor operands became a slower dot with inner batch axes
-    scores = _heads_first(q) @ jnp.swapaxes(_heads_first(k), -1, -2)
+    scores = jnp.einsum("...qhd,...khd->...hqk", q, k)
     if additive is not None:
         scores = scores + additive
     if allowed is not None:
@@ -135,12 +133,7 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, allowed: Any = None, additi
 
     The weights are :func:`attention_weights` (masks as there); a fully masked query gives zeros.
     """
-    return _heads_first(attention_weights(q, k, allowed, additive) @ _heads_first(v))
-
-
-def _heads_first(x: jax.Array) -> jax.Array:
-    """``(..., T, H, D)`` <-> ``(..., H, T, D)``."""
-    return jnp.swapaxes(x, -2, -3)
+    return jnp.einsum("...hqk,...khd->...qhd", attention_weights(q, k, allowed, additive), v)
 
 
 def _mask_terms(mask: Any, scores_shape: tuple[int, ...], name: str) -> tuple[Any, Any]:
