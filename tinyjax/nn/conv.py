@@ -5,8 +5,6 @@ The convolution is ``jax.lax.conv_general_dilated`` with ``dimension_numbers=("N
 physical layout of each operand for its backend's kernel, inserting transposes where the kernel
 wants the channels minor. tinyjax keeps PyTorch's NCHW so that weights and inputs move to and from
 torch unchanged (what the layout costs: docs/performance.md, "Figures behind the layers").
-An input with at most four channels (a grey or RGB image) is convolved as one matmul of its patches
-instead, where XLA:CPU's convolution kernel is slowest (docs/performance.md, "Training step").
 """
 
 from __future__ import annotations
