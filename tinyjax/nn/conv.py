@@ -54,49 +54,18 @@ def _conv2d(
     check_spatial(x, shape[1], shape[2:], padding, name)
     dtype, work = compute_dtype(x, *params.values())
     batched = x if jnp.ndim(x) == 4 else x[None]
-    if shape[1] <= _PATCHES_UP_TO_CHANNELS:  # half precision: products exact in float32, rounded once
-        y = _conv_by_patches(batched.astype(work), params["weight"].astype(work), stride, padding, precision)
-    else:
-        y = jax.lax.conv_general_dilated(
-            batched.astype(dtype),
-            params["weight"].astype(dtype),
-            stride,
-            [(p, p) for p in padding],
-            dimension_numbers=("NCHW", "OIHW", "NCHW"),
-            precision=precision,
-            preferred_element_type=work,  # bf16 / f16: products accumulated in float32, rounded once
-        )
+    y = jax.lax.conv_general_dilated(
+        batched.astype(dtype),
+        params["weight"].astype(dtype),
+        stride,
+        [(p, p) for p in padding],
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        precision=precision,
+        preferred_element_type=work,  # bf16 / f16: products accumulated in float32, rounded once
+    )
     if "bias" in params:
         y = y + params["bias"].astype(work)[:, None, None]
     return (y if jnp.ndim(x) == 4 else y[0]).astype(dtype)
-
-
-_PATCHES_UP_TO_CHANNELS = 4
-"""Inputs with this many channels or fewer (a grey or RGB image) are convolved as one matmul of patches."""
-
-
-def _conv_by_patches(
-    x: jax.Array, weight: jax.Array, stride: tuple[int, int], padding: tuple[int, int], precision: Any
-) -> jax.Array:
-    """``(N, C, H, W)`` by ``(O, C, kh, kw)`` -> ``(N, O, Ho, Wo)`` as ``patches @ weight``.
-
-    The patches are ``(N, Ho, Wo, kh * kw * C)``: each output position's window, taps major. With few
-    input channels XLA:CPU's convolution kernel (and its derivative) runs far below the matmul's
-    speed; this matmul has the same products and the plain matmul's derivatives.
-    """
-    out, channels, kh, kw = weight.shape
-    (sh, sw), (ph, pw) = stride, padding
-    ho, wo = conv_output_size(x.shape[2], kh, sh, ph), conv_output_size(x.shape[3], kw, sw, pw)
-    image = jnp.pad(jnp.moveaxis(x, 1, -1), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-    taps = [
-        image[:, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw, :]
-        for i in range(kh)
-        for j in range(kw)
-    ]
-    patches = jnp.concatenate(taps, axis=-1)
-    matrix = jnp.transpose(weight, (2, 3, 1, 0)).reshape(kh * kw * channels, out)
-    y = jax.lax.dot_general(patches, matrix, (((3,), (0,)), ((), ())), precision=precision)
-    return jnp.moveaxis(y, -1, 1)
 
 
 def _taps(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -108,11 +77,8 @@ def _taps(size: int, kernel: int, stride: int, padding: int) -> int:
 def _flops(params: Params, x: jax.ShapeDtypeStruct, y: jax.ShapeDtypeStruct, *, stride: Any, padding: Any) -> int:
     out_channels, in_channels, kh, kw = params["weight"].shape
     batch = math.prod(x.shape[:-3])
-    if in_channels <= _PATCHES_UP_TO_CHANNELS:  # the patches' matmul multiplies the padding's zeros too
-        taps = math.prod(y.shape[-2:]) * kh * kw
-    else:  # XLA counts a multiply-add per tap that reads the input (padding skipped)
-        taps = _taps(x.shape[-2], kh, stride[0], padding[0]) * _taps(x.shape[-1], kw, stride[1], padding[1])
-    # and one add per output for the bias
+    taps = _taps(x.shape[-2], kh, stride[0], padding[0]) * _taps(x.shape[-1], kw, stride[1], padding[1])
+    # XLA counts a multiply-add per tap that reads the input (padding skipped), and one add per output for the bias
     return 2 * batch * out_channels * in_channels * taps + (math.prod(y.shape) if "bias" in params else 0)
 
 
