@@ -1,7 +1,7 @@
 """One training step (forward, backward, Adam) per design, each in its own process, in rounds.
 
     python benchmarks/train_step.py [--quick] [--rounds N] [--only LABEL ...] [--models mlp64 ...]
-                                    [--code LABEL=PATH ...] [--name NAME]
+                                    [--code LABEL=PATH ...] [--flags LABEL=XLA_FLAGS ...] [--name NAME]
 
 Designs: tinyjax functional (one jitted step), the same model in plain JAX, tinyjax.oop, PyTorch
 eager (default threads and 1 thread), Equinox and Flax NNX (one jitted step each, written with the
@@ -13,7 +13,9 @@ T 64) at batch 16. Every candidate is timed by ``tj.benchmark`` in its own proce
 (``_harness.py``); each round takes the candidates in a fresh random order; figures are medians
 over rounds, ratios medians of the per-round ratios to tinyjax functional (their range in
 brackets). ``--code before=../old`` adds tinyjax functional as another checkout's tinyjax computes
-it (what a change gave). Writes ``results/NAME.{json,md}`` (``train_step`` by default).
+it (what a change gave); ``--flags no-ynn=--xla_cpu_...`` adds it under other ``XLA_FLAGS``. The JSON
+has each candidate's process CPU time per step beside the wall time (``cpu_s``, ``cpu_ratio``).
+Writes ``results/NAME.{json,md}`` (``train_step`` by default).
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ def main() -> None:
         metavar="LABEL=PATH",
         help="also time tinyjax functional as another checkout's tinyjax computes it (PATH goes first on PYTHONPATH)",
     )
+    parser.add_argument(
+        "--flags",
+        nargs="*",
+        default=[],
+        metavar="LABEL=XLA_FLAGS",
+        help="also time tinyjax functional with these XLA_FLAGS, e.g. no-ynn=--xla_cpu_experimental_ynn_fusion_type=",
+    )
     parser.add_argument("--name", default="train_step", help="results/NAME.{json,md} (default: train_step)")
     args = parser.parse_args()
     n_rounds = args.rounds or (2 if args.quick else 3)
@@ -70,7 +79,13 @@ def main() -> None:
         if not path or not (Path(path) / "tinyjax" / "__init__.py").is_file():
             parser.error(f"--code {spec!r}: expected LABEL=PATH with PATH/tinyjax/__init__.py")
         designs[f"tinyjax functional ({label})"] = ("tinyjax", {"PYTHONPATH": str(Path(path).resolve())})
+    for spec in args.flags:
+        label, _, flags = spec.partition("=")
+        if not flags.startswith("--xla"):
+            parser.error(f"--flags {spec!r}: expected LABEL=--xla_...")
+        designs[f"tinyjax functional ({label})"] = ("tinyjax", {"XLA_FLAGS": flags})
     table: dict[str, dict[str, str]] = {}
+    cpu_table: dict[str, dict[str, str]] = {}
     data: dict[str, object] = {}
     for key in args.models:
         model, batch, title = MODELS[key]
@@ -81,7 +96,8 @@ def main() -> None:
             if not candidate.ready.get("ok"):
                 print(f"{title}: {label}: {candidate.ready}", file=sys.stderr)
         try:
-            summary = summarise(rounds(candidates, n_rounds, runs, min_time), REFERENCE)
+            timed = rounds(candidates, n_rounds, runs, min_time)
+            summary = summarise(timed, REFERENCE, cpu={c.label: c.cpu_s for c in candidates if c.label in timed})
         finally:
             for candidate in candidates:
                 candidate.close()
@@ -91,6 +107,7 @@ def main() -> None:
             "skipped": {c.label: c.ready for c in candidates if not c.ready.get("ok")},
         }
         table[title] = {label: _cell(summary.get(label)) for label in designs}
+        cpu_table[title] = {label: _cpu_cell(summary.get(label)) for label in designs}
         print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in table[title].items()), file=sys.stderr)
     labels = list(designs)
     lines = [
@@ -100,8 +117,21 @@ def main() -> None:
         "| model | " + " | ".join(labels) + " |",
         "|---|" + "---:|" * len(labels),
         *(f"| {title} | " + " | ".join(cells[label] for label in labels) + " |" for title, cells in table.items()),
+        "",
+        "Process CPU milliseconds per step (every thread of the candidate's process, median over rounds) and, in "
+        "brackets, CPU time over wall time (how many cores the step kept busy):",
+        "",
+        "| model | " + " | ".join(labels) + " |",
+        "|---|" + "---:|" * len(labels),
+        *(f"| {title} | " + " | ".join(cells[label] for label in labels) + " |" for title, cells in cpu_table.items()),
     ]
     print(write(args.name, {"rounds": n_rounds, "models": data}, lines))
+
+
+def _cpu_cell(row: dict | None) -> str:
+    if row is None or "cpu_s" not in row:
+        return "-"
+    return f"{row['cpu_s'] * 1e3:.2f} ({row['cpu_s'] / row['median_s']:.2f})"
 
 
 def _cell(row: dict | None) -> str:
