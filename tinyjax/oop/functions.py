@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from tinyjax.nn import losses
+from tinyjax.nn import activations, losses
 from tinyjax.oop import autograd
 from tinyjax.oop import tensor as _tensor
 from tinyjax.oop.autograd import Function
@@ -187,7 +187,7 @@ class GELUBackward(_Unary):
     """``gelu(x)``, the exact (erf) form that :class:`~tinyjax.oop.GELU` computes by default."""
 
     def op(self, x: jax.Array) -> jax.Array:
-        return jax.nn.gelu(x, approximate=False)
+        return activations.gelu_exact(x)
 
 
 class _Loss(_Unary):
