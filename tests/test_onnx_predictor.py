@@ -95,16 +95,19 @@ def test_serves_a_gpt_on_integer_tokens():
     assert predict.input_dtype == np.int32 and predict.buckets == (1, 4) and "int32" in repr(predict)
     assert predict.model == tj.export(GPT, GPT_PARAMS, features=(5,), dtype=np.int32, format="onnx")
     expected = np.asarray(GPT.apply(GPT_PARAMS, TOKENS))
+    # Two float32 programs (XLA's and ONNX Runtime's erf, sums in other orders) differ by rounding relative to
+    # the size of the terms summed into each logit, the logits' scale (about 1.7 here), not to a logit near 0.
+    scaled = {"rtol": TOLERANCE["rtol"], "atol": TOLERANCE["atol"] * max(1.0, float(np.abs(expected).max()))}
     for given in (TOKENS, TOKENS.astype(np.int64), TOKENS.astype(np.uint8), TOKENS.tolist(), jnp.asarray(TOKENS)):
         y = predict(given)  # any integer input, converted to int32 on the host
         assert y.shape == (4, 5, 11) and y.dtype == np.float32
-        np.testing.assert_allclose(y, expected, **TOLERANCE)
+        np.testing.assert_allclose(y, expected, **scaled)
     for n in (0, 1, 3, 9):
         tokens = np.asarray(jax.random.randint(jax.random.key(n), (n, 5), 0, 11, np.int32))
-        np.testing.assert_allclose(predict(tokens), GPT.apply(GPT_PARAMS, tokens), **TOLERANCE)
+        np.testing.assert_allclose(predict(tokens), GPT.apply(GPT_PARAMS, tokens), **scaled)
     wide = tj.compile(GPT, GPT_PARAMS, TOKENS.astype(np.int64), backend="onnxruntime")
     assert wide.input_dtype == np.int64
-    np.testing.assert_allclose(wide(TOKENS), expected, **TOLERANCE)
+    np.testing.assert_allclose(wide(TOKENS), expected, **scaled)
 
 
 def test_an_integer_model_refuses_floats_and_a_float_model_integers():

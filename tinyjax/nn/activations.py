@@ -124,11 +124,11 @@ def gelu_exact(x: jax.Array) -> jax.Array:
     expansion for XLA to evaluate in the forward pass and again in the backward. The derivative
     ``Phi(x) + x * phi(x)`` is written out, reusing the forward's ``erf``.
     """
-    return x * _normal_cdf(x)
+    return x * 0.5 * (1 + jax.lax.erf(x * np.sqrt(0.5).astype(x.dtype)))
 
 
 def _normal_cdf(x: jax.Array) -> jax.Array:
-    return 0.5 + 0.5 * jax.lax.erf(x * np.sqrt(0.5).astype(x.dtype))
+    return 0.5 * (1 + jax.lax.erf(x * np.sqrt(0.5).astype(x.dtype)))
 
 
 @gelu_exact.defjvp
@@ -136,7 +136,7 @@ def _gelu_exact_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tu
     (x,), (dx,) = primals, tangents
     cdf = _normal_cdf(x)
     density = jnp.exp(-0.5 * x * x) * np.sqrt(0.5 / np.pi).astype(x.dtype)
-    return x * cdf, dx * (cdf + x * density)
+    return gelu_exact(x), dx * (cdf + x * density)
 
 
 @factory

@@ -74,10 +74,13 @@ computed in ``work``. :func:`dense` is the float one; int8 twins (:mod:`tinyjax.
 def dense(params: Params, x: jax.Array, which: str, work: Any) -> jax.Array:
     """The float projections (:data:`Project`): an einsum by ``{which}_proj_weight``, plus its bias."""
     w = params[f"{which}_proj_weight"].astype(work)
-    lead = x.shape[: x.ndim - (1 if which == "in" else 2)]
-    rows = x.reshape(-1, w.shape[0] if which == "in" else w.shape[0] * w.shape[1])
-    # one (rows, features) product, as Linear's: a plain matmul for its gradients too (no batch axes to move)
-    y = jnp.matmul(rows, w.reshape(rows.shape[1], -1)).reshape(*lead, *w.shape[1 if which == "in" else 2 :])
+    features = 1 if which == "in" else 2  # x's trailing axes that the product contracts
+    lead = x.shape[: x.ndim - features]
+    # the leading axes as one of rows, as Linear does: its weight gradient is then a product with no batch axes
+    # to move; the weight keeps its head axes, which a tensor-parallel plan splits
+    spec = "te,echd->tchd" if which == "in" else "thd,hde->te"
+    y = jnp.einsum(spec, x.reshape(-1, *x.shape[x.ndim - features :]), w)
+    y = y.reshape(*lead, *y.shape[1:])
     bias = f"{which}_proj_bias"
     return y + params[bias].astype(work) if bias in params else y
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 
 from tinyjax._checks import check_features, check_float_input
 from tinyjax._errors import ShapeError
@@ -54,18 +55,76 @@ def _conv2d(
     check_spatial(x, shape[1], shape[2:], padding, name)
     dtype, work = compute_dtype(x, *params.values())
     batched = x if jnp.ndim(x) == 4 else x[None]
-    y = jax.lax.conv_general_dilated(
-        batched.astype(dtype),
-        params["weight"].astype(dtype),
-        stride,
-        [(p, p) for p in padding],
-        dimension_numbers=("NCHW", "OIHW", "NCHW"),
-        precision=precision,
-        preferred_element_type=work,  # bf16 / f16: products accumulated in float32, rounded once
-    )
+    if dtype == work and jax.default_backend() == "cpu":
+        y = _convolve(batched.astype(dtype), params["weight"].astype(dtype), stride, padding, precision)
+    else:
+        y = _xla_conv(batched.astype(dtype), params["weight"].astype(dtype), stride, padding, precision, work)
     if "bias" in params:
         y = y + params["bias"].astype(work)[:, None, None]
     return (y if jnp.ndim(x) == 4 else y[0]).astype(dtype)
+
+
+def _xla_conv(
+    x: jax.Array, w: jax.Array, stride: tuple[int, int], padding: tuple[int, int], precision: Any, work: Any = None
+) -> jax.Array:
+    """XLA's convolution of NCHW ``x`` by OIHW ``w``; ``work``: the accumulation dtype (bf16 / f16: float32)."""
+    return jax.lax.conv_general_dilated(
+        x, w, stride, [(p, p) for p in padding], dimension_numbers=("NCHW", "OIHW", "NCHW"), precision=precision,
+        preferred_element_type=work,
+    )  # fmt: skip
+
+
+def _patches(x: jax.Array, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> jax.Array:
+    """Every output position's receptive field: ``(N, C, H, W)`` -> ``(N, Ho, Wo, kh * kw * C)``, tap-major."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = (conv_output_size(x.shape[2 + i], kernel[i], stride[i], padding[i]) for i in range(2))
+    nhwc = jnp.pad(jnp.transpose(x, (0, 2, 3, 1)), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    rows, cols = (ho - 1) * sh + 1, (wo - 1) * sw + 1
+    taps = [nhwc[:, i : i + rows : sh, j : j + cols : sw, :] for i in range(kh) for j in range(kw)]
+    return jnp.concatenate(taps, axis=-1)
+
+
+def _times(patches: jax.Array, w: jax.Array, precision: Any) -> jax.Array:
+    """``(N, Ho, Wo, K) x (O, C, kh, kw)`` -> ``(N, O, Ho, Wo)``: the patches times the weight as one matmul."""
+    n, ho, wo, taps = patches.shape
+    matrix = jnp.transpose(w, (2, 3, 1, 0)).reshape(taps, w.shape[0])  # rows in the patches' (i, j, c) order
+    y = jnp.matmul(patches.reshape(n * ho * wo, taps), matrix, precision=precision)
+    return jnp.transpose(y.reshape(n, ho, wo, w.shape[0]), (0, 3, 1, 2))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))
+def _convolve(
+    x: jax.Array, w: jax.Array, stride: tuple[int, int], padding: tuple[int, int], precision: Any
+) -> jax.Array:
+    """The float convolution on CPU: XLA's own, with its derivatives as matmuls over the patches.
+
+    XLA:CPU's convolution is the faster forward pass, but its derivatives (the weight gradient as a
+    convolution over the batch, the input gradient as a transposed one) are slower than the same
+    products written as matmuls over the patches (docs/performance.md). The value is always XLA's
+    convolution, so a differentiated call gives the same numbers as a plain one; only the tangents
+    go through the patches. A JVP rule, not a VJP one, so that forward mode still works; reverse mode
+    transposes its products into ``patches^T @ dy`` for the weight and a sum of shifted slices for the input.
+    """
+    return _xla_conv(x, w, stride, padding, precision)
+
+
+@_convolve.defjvp
+def _convolve_jvp(
+    stride: tuple[int, int], padding: tuple[int, int], precision: Any, primals: tuple, tangents: tuple
+) -> tuple[jax.Array, jax.Array]:
+    x, w = primals
+    dx, dw = tangents
+    kernel = w.shape[2:]
+    y = _xla_conv(x, w, stride, padding, precision)
+    terms = []
+    if not isinstance(dx, SymbolicZero):  # the network's input is not differentiated: no product for it
+        terms.append(_times(_patches(dx, kernel, stride, padding), w, precision))
+    if not isinstance(dw, SymbolicZero):
+        terms.append(_times(_patches(x, kernel, stride, padding), dw, precision))
+    return y, functools.reduce(jnp.add, terms) if terms else jnp.zeros_like(y)
+
+
+_convolve.defjvp(_convolve_jvp, symbolic_zeros=True)
 
 
 def _taps(size: int, kernel: int, stride: int, padding: int) -> int:
