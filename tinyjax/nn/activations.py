@@ -117,7 +117,7 @@ def Tanh() -> Layer:
 
 @jax.custom_jvp
 def gelu_exact(x: jax.Array) -> jax.Array:
-    """``x * Phi(x)``, the exact GELU, as PyTorch computes it: ``0.5 * x * (1 + erf(x / sqrt(2)))``.
+    """``x * Phi(x)``, the exact GELU, as PyTorch computes it: ``x * 0.5 * (1 + erf(x / sqrt(2)))``.
 
     The ``erf`` form, not ``jax.nn.gelu(x, approximate=False)``'s ``erfc``: the same values to float32
     rounding (below about -5, where ``Phi(x) < 3e-7``, both are within 1e-6 of zero), and a shorter

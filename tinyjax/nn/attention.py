@@ -76,8 +76,8 @@ def dense(params: Params, x: jax.Array, which: str, work: Any) -> jax.Array:
     w = params[f"{which}_proj_weight"].astype(work)
     features = 1 if which == "in" else 2  # x's trailing axes that the product contracts
     lead = x.shape[: x.ndim - features]
-    # the leading axes as one of rows, as Linear does: its weight gradient is then a product with no batch axes
-    # to move; the weight keeps its head axes, which a tensor-parallel plan splits
+    # the leading axes as one axis of rows, as Linear does: the weight gradient is then a product with no batch
+    # axes to move; the weight keeps its head axes, which a tensor-parallel plan splits
     spec = "te,echd->tchd" if which == "in" else "thd,hde->te"
     y = jnp.einsum(spec, x.reshape(-1, *x.shape[x.ndim - features :]), w)
     y = y.reshape(*lead, *y.shape[1:])

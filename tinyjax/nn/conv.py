@@ -108,7 +108,6 @@ def _convolve(
     return _xla_conv(x, w, stride, padding, precision)
 
 
-@_convolve.defjvp
 def _convolve_jvp(
     stride: tuple[int, int], padding: tuple[int, int], precision: Any, primals: tuple, tangents: tuple
 ) -> tuple[jax.Array, jax.Array]:
