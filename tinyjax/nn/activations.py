@@ -124,11 +124,22 @@ def gelu_exact(x: jax.Array) -> jax.Array:
     expansion for XLA to evaluate in the forward pass and again in the backward. The derivative
     ``Phi(x) + x * phi(x)`` is written out, reusing the forward's ``erf``.
     """
-    return x * 0.5 * (1 + jax.lax.erf(x * np.sqrt(0.5).astype(x.dtype)))
+    return x * 0.5 * (1 + _erf(x * np.sqrt(0.5).astype(x.dtype)))
+
+
+def _erf(z: jax.Array) -> jax.Array:
+    """``erf(z)``, exactly +-1 where float32 rounds it there (``|z| >= 3.92``) for 32-bit and narrower inputs.
+
+    jax 0.8's float32 ``erf`` levels off at ``1 - 1.8e-7`` instead, and ``x * (1 + erf)`` would carry
+    that residue times ``|x|`` into GELU's far negative tail (1e-6 at ``x = -12``, where GELU is 0).
+    """
+    if jnp.finfo(z.dtype).bits > 32:
+        return jax.lax.erf(z)
+    return jnp.where(jnp.abs(z) < 3.92, jax.lax.erf(z), jnp.sign(z))
 
 
 def _normal_cdf(x: jax.Array) -> jax.Array:
-    return 0.5 * (1 + jax.lax.erf(x * np.sqrt(0.5).astype(x.dtype)))
+    return 0.5 * (1 + _erf(x * np.sqrt(0.5).astype(x.dtype)))
 
 
 @gelu_exact.defjvp
