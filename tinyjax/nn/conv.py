@@ -54,11 +54,11 @@ def _conv2d(
 ) -> jax.Array:
     check_spatial(x, shape[1], shape[2:], padding, name)
     dtype, work = compute_dtype(x, *params.values())
-    batched = x if jnp.ndim(x) == 4 else x[None]
+    batched, weight = (x if jnp.ndim(x) == 4 else x[None]).astype(dtype), params["weight"].astype(dtype)
     if dtype == work and jax.default_backend() == "cpu":
-        y = _convolve(batched.astype(dtype), params["weight"].astype(dtype), stride, padding, precision)
+        y = _convolve(batched, weight, stride, padding, precision)
     else:
-        y = _xla_conv(batched.astype(dtype), params["weight"].astype(dtype), stride, padding, precision, work)
+        y = _xla_conv(batched, weight, stride, padding, precision, work)
     if "bias" in params:
         y = y + params["bias"].astype(work)[:, None, None]
     return (y if jnp.ndim(x) == 4 else y[0]).astype(dtype)
